@@ -1,0 +1,10 @@
+# A first look at Nx on the LibTorch engine: `make demo`.
+t = Nx.tensor([[1, 2], [3, 4]], names: [:x, :y])
+IO.inspect(t, label: "a tensor")
+IO.inspect(Nx.as_type(t, :f32), label: "as f32")
+IO.inspect(Nx.transpose(t), label: "transposed")
+IO.inspect(Nx.iota({2, 3}, axis: 1, type: :bf16), label: "iota along axis 1 in bf16")
+IO.inspect(Nx.eye(3, type: :u8), label: "identity")
+IO.inspect(Nx.broadcast(Nx.tensor([1.5, -2.0]), {2, 2}, axes: [0]), label: "broadcast")
+IO.inspect(Nx.Torch.info(), label: "engine")
+IO.inspect(Nx.Torch.memory_stats(), label: "memory")

@@ -1,0 +1,87 @@
+defmodule Nx.Torch.NIF do
+  # The one module that binds the Rust NIF library (native/nx_torch_nif). Every function here
+  # is a stub that the library replaces when it loads; names match the Rust functions one to
+  # one. Functions ending in `_dirty` run the same code on a dirty CPU scheduler.
+  @moduledoc false
+
+  @on_load :__load__
+
+  @doc false
+  def __load__ do
+    path = :filename.join(:code.priv_dir(:nx), ~c"libnx_torch_nif")
+
+    case :erlang.load_nif(path, threads()) do
+      :ok ->
+        :ok
+
+      {:error, {reason, text}} ->
+        :persistent_term.put({__MODULE__, :load_error}, {reason, List.to_string(text)})
+        :ok
+    end
+  end
+
+  defp threads do
+    env = System.get_env("NX_TORCH_THREADS")
+
+    cond do
+      env != nil ->
+        String.to_integer(env)
+
+      is_integer(Application.get_env(:nx, :torch_threads)) ->
+        Application.get_env(:nx, :torch_threads)
+
+      true ->
+        0
+    end
+  rescue
+    _ -> 0
+  end
+
+  @doc false
+  def load_error, do: :persistent_term.get({__MODULE__, :load_error}, nil)
+
+  defp not_loaded do
+    {reason, text} = load_error() || {:unknown, "unknown reason"}
+
+    raise RuntimeError, """
+    the Nx.Torch NIF library (priv/libnx_torch_nif.so) is not loaded: #{reason}: #{text}
+
+    Build it with `make setup && mix compile` (or `make test`, which does everything).
+    """
+  end
+
+  @stubs [
+    t_from_binary: 4,
+    t_from_binary_dirty: 4,
+    t_to_binary: 2,
+    t_to_binary_dirty: 2,
+    t_iota: 4,
+    t_iota_dirty: 4,
+    t_eye: 3,
+    t_eye_dirty: 3,
+    t_as_type: 2,
+    t_as_type_dirty: 2,
+    t_bitcast: 2,
+    t_bitcast_dirty: 2,
+    t_to_device: 2,
+    t_reshape: 2,
+    t_transpose: 2,
+    t_broadcast: 3,
+    t_deallocate: 1,
+    rt_memory_stats: 0,
+    rt_info: 0,
+    dbg_panic_body: 0,
+    dbg_panic_decode: 1,
+    dbg_panic_encode: 0
+  ]
+
+  for {name, arity} <- @stubs do
+    args = Macro.generate_arguments(arity, __MODULE__)
+
+    @doc false
+    def unquote(name)(unquote_splicing(args)) do
+      _ = {unquote_splicing(args)}
+      not_loaded()
+    end
+  end
+end

@@ -1,0 +1,94 @@
+//! The owned tensor handle.
+//!
+//! `tch::Tensor` is `Send` but not `Sync`, while a BEAM resource is shared by every process that
+//! holds a reference. The handle therefore keeps its tensor behind a mutex and hands out
+//! `shallow_clone`s (a new reference to the same storage) taken under the lock; operations run
+//! outside the lock, so `add(a, a)` cannot deadlock and a long operation never blocks others.
+//! Tensors are never mutated in place once wrapped, so sharing the storage is sound.
+use crate::device;
+use crate::error::{EngineError, Result};
+use crate::memory;
+use crate::types::NxType;
+use parking_lot::Mutex;
+use tch::{Device, Tensor};
+
+pub struct NxTensor {
+    cell: Mutex<Option<Tensor>>,
+    ty: NxType,
+    shape: Vec<i64>,
+    device: Device,
+    bytes: i64,
+}
+
+impl NxTensor {
+    /// Wraps a LibTorch tensor whose storage kind matches `ty` (the caller guarantees it).
+    pub fn new(tensor: Tensor, ty: NxType) -> NxTensor {
+        let shape = tensor.size();
+        let device = tensor.device();
+        let numel: i64 = shape.iter().product();
+        let bytes = numel.saturating_mul(ty.storage_bytes() as i64);
+        memory::track(device::slot(device), bytes);
+        NxTensor {
+            cell: Mutex::new(Some(tensor)),
+            ty,
+            shape,
+            device,
+            bytes,
+        }
+    }
+
+    /// A new reference to the same storage, or an error when the tensor was deallocated.
+    pub fn tensor(&self) -> Result<Tensor> {
+        self.cell
+            .lock()
+            .as_ref()
+            .map(Tensor::shallow_clone)
+            .ok_or(EngineError::Deallocated)
+    }
+
+    pub fn ty(&self) -> NxType {
+        self.ty
+    }
+
+    pub fn shape(&self) -> &[i64] {
+        &self.shape
+    }
+
+    pub fn numel(&self) -> i64 {
+        self.shape.iter().product()
+    }
+
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    pub fn byte_size(&self) -> i64 {
+        self.bytes
+    }
+
+    /// Frees the storage now (other shallow clones still in flight keep it alive until they
+    /// finish). Returns false when it was already deallocated.
+    pub fn deallocate(&self) -> bool {
+        let taken = self.cell.lock().take();
+        match taken {
+            Some(tensor) => {
+                drop(tensor);
+                memory::untrack(device::slot(self.device), self.bytes);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn is_deallocated(&self) -> bool {
+        self.cell.lock().is_none()
+    }
+}
+
+impl Drop for NxTensor {
+    fn drop(&mut self) {
+        if self.cell.get_mut().take().is_some() {
+            memory::untrack(device::slot(self.device), self.bytes);
+        }
+    }
+}

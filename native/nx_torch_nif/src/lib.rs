@@ -1,0 +1,50 @@
+//! The NIF layer: decodes terms, calls `nx_engine`, encodes results. No tensor logic lives here.
+//!
+//! Table of contents (Elixir stub: `Nx.Torch.NIF`; names carry a family prefix):
+//! - [`resource`]: the tensor resource and how results are returned.
+//! - [`errors`]: engine errors raised as Elixir exceptions (the one place that does it).
+//! - [`decode`]: type codes, device codes and shapes.
+//! - [`creation`]: `t_from_binary`, `t_to_binary`, `t_iota`, `t_eye`.
+//! - [`convert`]: `t_as_type`, `t_bitcast`, `t_to_device`.
+//! - [`shape`]: `t_reshape`, `t_transpose`, `t_broadcast`.
+//! - [`runtime`]: `t_deallocate`, `t_info`, `rt_memory_stats`, `rt_info`.
+//! - [`debug`]: `dbg_*`, NIFs that misbehave on purpose so tests can show the VM survives.
+
+mod convert;
+mod creation;
+mod debug;
+mod decode;
+mod errors;
+mod resource;
+mod runtime;
+mod shape;
+
+/// Runs `$imp` from two NIFs: one on a normal scheduler for small tensors and one on a dirty
+/// CPU scheduler for work that may exceed ~1 ms. The Elixir side picks by size.
+macro_rules! nif_pair {
+    // Parameters and return type pass as raw tokens: rustler's attribute cannot parse the
+    // invisible groups that `ty` fragments become.
+    ($normal:ident, $dirty:ident, $imp:path, ($($params:tt)*), [$($arg:ident),*], $($ret:tt)+) => {
+        #[rustler::nif]
+        fn $normal<'a>($($params)*) -> $($ret)+ {
+            $imp($($arg),*)
+        }
+
+        #[rustler::nif(schedule = "DirtyCpu")]
+        fn $dirty<'a>($($params)*) -> $($ret)+ {
+            $imp($($arg),*)
+        }
+    };
+}
+pub(crate) use nif_pair;
+
+fn load(_env: rustler::Env, info: rustler::Term) -> bool {
+    if let Ok(threads) = info.decode::<i64>() {
+        if threads > 0 {
+            nx_engine::runtime::set_num_threads(threads as i32);
+        }
+    }
+    true
+}
+
+rustler::init!("Elixir.Nx.Torch.NIF", load = load);
