@@ -115,7 +115,7 @@ defmodule Nx do
     {shape, flat} = flatten_list(arg)
     type = if type = opts[:type], do: Nx.Type.normalize!(type), else: infer_list_type(flat, arg)
     names = names!(opts[:names], shape)
-    binary = Nx.Shared.encode_list(Enum.map(flat, &Nx.Type.cast_number!(type, &1)), type)
+    binary = Nx.Shared.encode_list(Enum.map(flat, &cast_element!(type, &1)), type)
     {backend, backend_opts} = backend_from_options!(opts) || default_backend()
     out = %T{type: type, shape: shape, names: names}
     backend.from_binary(out, binary, backend_opts)
@@ -181,6 +181,10 @@ defmodule Nx do
       if acc, do: Nx.Type.merge(acc, type), else: type
     end)
   end
+
+  defp cast_element!(type, true), do: Nx.Type.cast_number!(type, 1)
+  defp cast_element!(type, false), do: Nx.Type.cast_number!(type, 0)
+  defp cast_element!(type, value), do: Nx.Type.cast_number!(type, value)
 
   defp names!(nil, shape), do: List.duplicate(nil, tuple_size(shape))
 

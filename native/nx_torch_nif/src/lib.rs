@@ -25,11 +25,13 @@ macro_rules! nif_pair {
     // Parameters and return type pass as raw tokens: rustler's attribute cannot parse the
     // invisible groups that `ty` fragments become.
     ($normal:ident, $dirty:ident, $imp:path, ($($params:tt)*), [$($arg:ident),*], $($ret:tt)+) => {
+        #[allow(clippy::extra_unused_lifetimes)]
         #[rustler::nif]
         fn $normal<'a>($($params)*) -> $($ret)+ {
             $imp($($arg),*)
         }
 
+        #[allow(clippy::extra_unused_lifetimes)]
         #[rustler::nif(schedule = "DirtyCpu")]
         fn $dirty<'a>($($params)*) -> $($ret)+ {
             $imp($($arg),*)
@@ -39,6 +41,14 @@ macro_rules! nif_pair {
 pub(crate) use nif_pair;
 
 fn load(_env: rustler::Env, info: rustler::Term) -> bool {
+    // Panics are caught by rustler and raised as Elixir errors; the default hook would also
+    // print a backtrace to the VM's stderr, which belongs to the user's application.
+    let verbose = std::env::var_os("NX_TORCH_DEBUG").is_some();
+    std::panic::set_hook(Box::new(move |info| {
+        if verbose {
+            eprintln!("Nx.Torch NIF panic: {info}");
+        }
+    }));
     if let Ok(threads) = info.decode::<i64>() {
         if threads > 0 {
             nx_engine::runtime::set_num_threads(threads as i32);
