@@ -192,6 +192,12 @@ defmodule Nx.Torch.BackendTest do
       assert Nx.to_list(Nx.backend_transfer(t, {Nx.Torch.Backend, device: :cpu})) == [1, 2, 3]
     end
 
+    test "large CPU blocks are reused by the caching allocator" do
+      %{allocator_hits: before} = Nx.Torch.info()
+      for _ <- 1..5, do: Nx.iota({1_000_000}, type: :f32) |> Nx.backend_deallocate()
+      assert Nx.Torch.info().allocator_hits >= before + 4
+    end
+
     test "asking for CUDA without it raises a clear error" do
       if Nx.Torch.info().cuda_device_count == 0 do
         assert_raise ArgumentError, ~r/CUDA is not available/, fn ->

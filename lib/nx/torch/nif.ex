@@ -4,13 +4,15 @@ defmodule Nx.Torch.NIF do
   # one. Functions ending in `_dirty` run the same code on a dirty CPU scheduler.
   @moduledoc false
 
+  import Bitwise
+
   @on_load :__load__
 
   @doc false
   def __load__ do
     path = :filename.join(:code.priv_dir(:nx), ~c"libnx_torch_nif")
 
-    case :erlang.load_nif(path, threads()) do
+    case :erlang.load_nif(path, {threads(), allocator_cache_limit()}) do
       :ok ->
         :ok
 
@@ -35,6 +37,14 @@ defmodule Nx.Torch.NIF do
     end
   rescue
     _ -> 0
+  end
+
+  # Bytes the caching CPU allocator may keep; NX_TORCH_ALLOCATOR=system turns it off.
+  defp allocator_cache_limit do
+    case System.get_env("NX_TORCH_ALLOCATOR") do
+      "system" -> 0
+      _ -> Application.get_env(:nx, :torch_allocator_cache_bytes, 1 <<< 30)
+    end
   end
 
   @doc false
@@ -70,6 +80,7 @@ defmodule Nx.Torch.NIF do
     t_deallocate: 1,
     rt_memory_stats: 0,
     rt_info: 0,
+    rt_release_cached_memory: 0,
     dbg_panic_body: 0,
     dbg_panic_decode: 1,
     dbg_panic_encode: 0

@@ -49,9 +49,13 @@ fn load(_env: rustler::Env, info: rustler::Term) -> bool {
             eprintln!("Nx.Torch NIF panic: {info}");
         }
     }));
-    if let Ok(threads) = info.decode::<i64>() {
+    // load_info is {threads, allocator cache limit in bytes (0 = LibTorch's own allocator)}
+    if let Ok((threads, cache_limit)) = info.decode::<(i64, i64)>() {
         if threads > 0 {
             nx_engine::runtime::set_num_threads(threads as i32);
+        }
+        if cache_limit > 0 {
+            nx_engine::runtime::install_caching_allocator(cache_limit as u64);
         }
     }
     true

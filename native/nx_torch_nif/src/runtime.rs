@@ -8,6 +8,9 @@ rustler::atoms! {
     cuda_available,
     cuda_device_count,
     cuda_reason,
+    allocator_cached_bytes,
+    allocator_hits,
+    allocator_misses,
 }
 
 #[rustler::nif]
@@ -30,7 +33,11 @@ fn rt_memory_stats() -> Vec<(i64, i64, i64)> {
 
 #[rustler::nif]
 fn rt_info(env: Env) -> Term {
+    let (cached, hits, misses) = nx_engine::runtime::allocator_stats();
     let pairs = [
+        (allocator_cached_bytes().encode(env), cached.encode(env)),
+        (allocator_hits().encode(env), hits.encode(env)),
+        (allocator_misses().encode(env), misses.encode(env)),
         (
             threads().encode(env),
             nx_engine::runtime::num_threads().encode(env),
@@ -45,4 +52,10 @@ fn rt_info(env: Env) -> Term {
         ),
     ];
     Term::map_from_pairs(env, &pairs).unwrap_or_else(|_| ok().encode(env))
+}
+
+#[rustler::nif(schedule = "DirtyCpu")]
+fn rt_release_cached_memory() -> Atom {
+    nx_engine::runtime::release_cached_memory();
+    ok()
 }
