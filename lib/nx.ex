@@ -940,6 +940,261 @@ defmodule Nx do
     end
   end
 
+  ## Aggregates
+
+  @doc """
+  Sums the elements, over all axes or the given ones.
+
+  Integers are summed in at least 32 bits (`Nx.Type.to_aggregate/1`):
+  s8/s16 give s32, u8/u16 give u32, and 64-bit types stay 64-bit.
+
+  ## Options
+
+    * `:axes` - the axes to sum over (all by default)
+    * `:keep_axes` - keep the summed axes with size 1 (default `false`)
+
+  ## Examples
+
+      iex> Nx.sum(Nx.tensor([[1, 2], [3, 4]], names: [:x, :y]), axes: [:x])
+      #Nx.Tensor<
+        s32[y: 2]
+        [4, 6]
+      >
+
+      iex> Nx.sum(Nx.tensor([200, 100], type: :u8))
+      #Nx.Tensor<
+        u32
+        300
+      >
+
+      iex> Nx.sum(Nx.iota({2, 3}, type: :f32), axes: [1], keep_axes: true)
+      #Nx.Tensor<
+        f32[2][1]
+        [
+          [3.0],
+          [12.0]
+        ]
+      >
+  """
+  @spec sum(t, keyword) :: Nx.Tensor.t()
+  def sum(tensor, opts \\ []), do: aggregate(:sum, tensor, opts, &Nx.Type.to_aggregate/1)
+
+  @doc """
+  Multiplies the elements, over all axes or the given ones. Types as in
+  `sum/2`.
+
+  ## Options
+
+    * `:axes` - the axes to multiply over (all by default)
+    * `:keep_axes` - keep the reduced axes with size 1 (default `false`)
+
+  ## Examples
+
+      iex> Nx.product(Nx.tensor([[1, 2], [3, 4]]), axes: [1])
+      #Nx.Tensor<
+        s32[2]
+        [2, 12]
+      >
+
+      iex> Nx.product(Nx.tensor([2.5, 4.0]))
+      #Nx.Tensor<
+        f32
+        10.0
+      >
+  """
+  @spec product(t, keyword) :: Nx.Tensor.t()
+  def product(tensor, opts \\ []), do: aggregate(:product, tensor, opts, &Nx.Type.to_aggregate/1)
+
+  @doc """
+  The largest element, over all axes or the given ones. The type is kept.
+
+  ## Options
+
+    * `:axes` - the axes to reduce (all by default)
+    * `:keep_axes` - keep the reduced axes with size 1 (default `false`)
+
+  ## Examples
+
+      iex> Nx.reduce_max(Nx.tensor([[1, 5], [7, 2]], names: [:x, :y]), axes: [:y])
+      #Nx.Tensor<
+        s32[x: 2]
+        [5, 7]
+      >
+
+      iex> Nx.reduce_max(Nx.tensor([1, 18_446_744_073_709_551_615], type: :u64))
+      #Nx.Tensor<
+        u64
+        18446744073709551615
+      >
+  """
+  @spec reduce_max(t, keyword) :: Nx.Tensor.t()
+  def reduce_max(tensor, opts \\ []), do: aggregate(:reduce_max, tensor, opts, &real_type!/1)
+
+  @doc """
+  The smallest element, over all axes or the given ones. The type is kept.
+
+  ## Options
+
+    * `:axes` - the axes to reduce (all by default)
+    * `:keep_axes` - keep the reduced axes with size 1 (default `false`)
+
+  ## Examples
+
+      iex> Nx.reduce_min(Nx.tensor([[1.5, -5.0], [7.0, 2.0]]))
+      #Nx.Tensor<
+        f32
+        -5.0
+      >
+  """
+  @spec reduce_min(t, keyword) :: Nx.Tensor.t()
+  def reduce_min(tensor, opts \\ []), do: aggregate(:reduce_min, tensor, opts, &real_type!/1)
+
+  @doc """
+  Returns 1 (as u8) when every element is non-zero, over all axes or the
+  given ones, else 0.
+
+  ## Options
+
+    * `:axes` - the axes to reduce (all by default)
+    * `:keep_axes` - keep the reduced axes with size 1 (default `false`)
+
+  ## Examples
+
+      iex> Nx.all(Nx.tensor([[1, 0], [2, 3]]), axes: [1])
+      #Nx.Tensor<
+        u8[2]
+        [0, 1]
+      >
+  """
+  @spec all(t, keyword) :: Nx.Tensor.t()
+  def all(tensor, opts \\ []), do: aggregate(:all, tensor, opts, fn _ -> {:u, 8} end)
+
+  @doc """
+  Returns 1 (as u8) when any element is non-zero, over all axes or the
+  given ones, else 0.
+
+  ## Options
+
+    * `:axes` - the axes to reduce (all by default)
+    * `:keep_axes` - keep the reduced axes with size 1 (default `false`)
+
+  ## Examples
+
+      iex> Nx.any(Nx.tensor([[0, 0], [2, 0]]), axes: [1])
+      #Nx.Tensor<
+        u8[2]
+        [0, 1]
+      >
+  """
+  @spec any(t, keyword) :: Nx.Tensor.t()
+  def any(tensor, opts \\ []), do: aggregate(:any, tensor, opts, fn _ -> {:u, 8} end)
+
+  defp aggregate(op, tensor, opts, type_fun) do
+    opts = Keyword.validate!(opts, [:axes, keep_axes: false])
+    %T{shape: shape, names: names, type: type} = tensor = to_tensor(tensor)
+    keep_axes = opts[:keep_axes]
+
+    axes =
+      case opts[:axes] do
+        nil -> axes(shape)
+        axes -> normalize_axes!(shape, axes, names) |> Enum.sort()
+      end
+
+    {new_shape, new_names} = reduced_shape(shape, names, axes, keep_axes)
+    out = %{tensor | type: type_fun.(type), shape: new_shape, names: new_names}
+    apply(impl!(tensor), op, [out, tensor, [axes: axes, keep_axes: keep_axes]])
+  end
+
+  defp reduced_shape(shape, names, axes, keep_axes) do
+    pairs = Enum.zip(Tuple.to_list(shape), names) |> Enum.with_index()
+
+    kept =
+      for {{dim, name}, i} <- pairs, keep_axes or i not in axes do
+        if i in axes, do: {1, name}, else: {dim, name}
+      end
+
+    {kept |> Enum.map(&elem(&1, 0)) |> List.to_tuple(), Enum.map(kept, &elem(&1, 1))}
+  end
+
+  defp real_type!({:c, _} = type) do
+    raise ArgumentError,
+          "Nx.reduce_max/reduce_min/argmax/argmin are not supported for complex type #{inspect(type)}"
+  end
+
+  defp real_type!(type), do: type
+
+  @doc """
+  The index of the largest element, over the flattened tensor or along
+  one axis.
+
+  ## Options
+
+    * `:axis` - the axis to search along (the flattened tensor by default)
+    * `:tie_break` - `:low` (default) or `:high`: which index wins a tie
+    * `:keep_axis` - keep the reduced axis with size 1 (default `false`)
+    * `:type` - the output integer type (default `{:s, 32}`)
+
+  ## Examples
+
+      iex> Nx.argmax(Nx.tensor([[1, 9, 9], [4, 2, 0]]))
+      #Nx.Tensor<
+        s32
+        1
+      >
+
+      iex> Nx.argmax(Nx.tensor([[1, 9, 9], [4, 2, 0]], names: [:x, :y]), axis: :y, tie_break: :high)
+      #Nx.Tensor<
+        s32[x: 2]
+        [2, 0]
+      >
+  """
+  @spec argmax(t, keyword) :: Nx.Tensor.t()
+  def argmax(tensor, opts \\ []), do: arg_aggregate(:argmax, tensor, opts)
+
+  @doc """
+  The index of the smallest element, over the flattened tensor or along
+  one axis. Options as in `argmax/2`.
+
+  ## Examples
+
+      iex> Nx.argmin(Nx.tensor([[3, 1], [0, 4]]), axis: 0, keep_axis: true)
+      #Nx.Tensor<
+        s32[1][2]
+        [
+          [1, 0]
+        ]
+      >
+  """
+  @spec argmin(t, keyword) :: Nx.Tensor.t()
+  def argmin(tensor, opts \\ []), do: arg_aggregate(:argmin, tensor, opts)
+
+  defp arg_aggregate(op, tensor, opts) do
+    opts = Keyword.validate!(opts, [:axis, tie_break: :low, keep_axis: false, type: {:s, 32}])
+    %T{shape: shape, names: names, type: type} = tensor = to_tensor(tensor)
+    real_type!(type)
+
+    unless opts[:tie_break] in [:low, :high] do
+      raise ArgumentError,
+            "unknown value for :tie_break, expected :high or :low, got: #{inspect(opts[:tie_break])}"
+    end
+
+    out_type = Nx.Type.normalize!(opts[:type])
+
+    {axis, {new_shape, new_names}} =
+      case opts[:axis] do
+        nil ->
+          {nil, {{}, []}}
+
+        axis ->
+          axis = normalize_axis!(shape, axis, names)
+          {axis, reduced_shape(shape, names, [axis], opts[:keep_axis])}
+      end
+
+    out = %{tensor | type: out_type, shape: new_shape, names: new_names}
+    backend_opts = [axis: axis, tie_break: opts[:tie_break], keep_axis: opts[:keep_axis]]
+    apply(impl!(tensor), op, [out, tensor, backend_opts])
+  end
+
   ## Introspection
 
   @doc """

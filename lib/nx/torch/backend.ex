@@ -255,6 +255,35 @@ defmodule Nx.Torch.Backend do
   @impl true
   def transpose(out, tensor, axes), do: to_nx(NIF.t_transpose(ref(tensor), axes), out, tensor)
 
+  ## Aggregates
+
+  for op <- [:sum, :product, :reduce_max, :reduce_min, :all, :any] do
+    @impl true
+    def unquote(op)(%T{type: type} = out, tensor, opts) do
+      args = [unquote(op), ref(tensor), opts[:axes], opts[:keep_axes], type_code(type)]
+      to_nx(apply(NIF, pick(:t_reduce, tensor), args), out, tensor)
+    end
+  end
+
+  @impl true
+  def argmax(out, tensor, opts), do: arg_reduce(true, out, tensor, opts)
+
+  @impl true
+  def argmin(out, tensor, opts), do: arg_reduce(false, out, tensor, opts)
+
+  defp arg_reduce(max?, %T{type: type} = out, tensor, opts) do
+    args = [
+      max?,
+      ref(tensor),
+      opts[:axis] || -1,
+      opts[:keep_axis],
+      opts[:tie_break] == :high,
+      type_code(type)
+    ]
+
+    to_nx(apply(NIF, pick(:t_arg_reduce, tensor), args), out, tensor)
+  end
+
   ## Operations of the later API issues
 
   for {name, arity} <- Nx.Backend.behaviour_info(:callbacks),
@@ -278,6 +307,14 @@ defmodule Nx.Torch.Backend do
         :squeeze,
         :broadcast,
         :transpose,
+        :sum,
+        :product,
+        :reduce_max,
+        :reduce_min,
+        :all,
+        :any,
+        :argmax,
+        :argmin,
         :block,
         :optional
       ],

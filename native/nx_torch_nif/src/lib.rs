@@ -7,6 +7,7 @@
 //! - [`creation`]: `t_from_binary`, `t_to_binary`, `t_iota`, `t_eye`.
 //! - [`convert`]: `t_as_type`, `t_bitcast`, `t_to_device`.
 //! - [`shape`]: `t_reshape`, `t_transpose`, `t_broadcast`.
+//! - [`reduce`]: `t_reduce` (sum, product, max, min, all, any), `t_arg_reduce`.
 //! - [`runtime`]: `t_deallocate`, `t_info`, `rt_memory_stats`, `rt_info`.
 //! - [`debug`]: `dbg_*`, NIFs that misbehave on purpose so tests can show the VM survives.
 
@@ -15,6 +16,7 @@ mod creation;
 mod debug;
 mod decode;
 mod errors;
+mod reduce;
 mod resource;
 mod runtime;
 mod shape;

@@ -2,6 +2,7 @@
 //! LibTorch sees them and calls only tch's fallible `f_*` functions.
 pub mod convert;
 pub mod creation;
+pub mod reduce;
 pub mod shape;
 
 use crate::error::{EngineError, Result};
