@@ -186,17 +186,7 @@ defmodule Nx do
   defp cast_element!(type, false), do: Nx.Type.cast_number!(type, 0)
   defp cast_element!(type, value), do: Nx.Type.cast_number!(type, value)
 
-  defp names!(nil, shape), do: List.duplicate(nil, tuple_size(shape))
-
-  defp names!(names, shape) when is_list(names) do
-    if length(names) != tuple_size(shape) or not Enum.all?(names, &is_atom/1) do
-      raise ArgumentError,
-            "invalid names for tensor of rank #{tuple_size(shape)}, when specifying names " <>
-              "every dimension must have a name or be nil"
-    end
-
-    names
-  end
+  defp names!(names, shape), do: Nx.Shape.named_axes!(names, shape)
 
   defp rename(%T{shape: shape} = tensor, names), do: %{tensor | names: names!(names, shape)}
 
@@ -625,58 +615,19 @@ defmodule Nx do
   def reshape(tensor, new_shape, opts \\ []) do
     opts = Keyword.validate!(opts, [:names])
     %T{shape: old_shape} = tensor = to_tensor(tensor)
-    new_shape = resolve_auto_shape(old_shape, shape_or_auto!(new_shape))
 
-    if size(old_shape) != size(new_shape) do
-      raise ArgumentError,
-            "cannot reshape, current shape #{inspect(old_shape)} is not compatible with " <>
-              "new shape #{inspect(new_shape)}"
-    end
+    new_shape =
+      case new_shape do
+        %T{shape: shape} -> shape
+        shape -> Nx.Shape.reshape(old_shape, shape)
+      end
 
-    names = names!(opts[:names], new_shape)
+    names = Nx.Shape.named_axes!(opts[:names], new_shape)
 
     if old_shape == new_shape do
       %{tensor | names: names}
     else
       impl!(tensor).reshape(%{tensor | shape: new_shape, names: names}, tensor)
-    end
-  end
-
-  defp shape_or_auto!(%T{shape: shape}), do: shape
-
-  defp shape_or_auto!(shape) when is_tuple(shape) do
-    dims = Tuple.to_list(shape)
-
-    unless Enum.all?(dims, &((is_integer(&1) and &1 >= 0) or &1 == :auto)) and
-             Enum.count(dims, &(&1 == :auto)) <= 1 do
-      raise ArgumentError,
-            "invalid new shape #{inspect(shape)}: dimensions must be non-negative integers, " <>
-              "with at most one :auto"
-    end
-
-    shape
-  end
-
-  defp shape_or_auto!(other) do
-    raise ArgumentError, "expected a shape tuple or a tensor, got: #{inspect(other)}"
-  end
-
-  defp resolve_auto_shape(old_shape, new_shape) do
-    dims = Tuple.to_list(new_shape)
-
-    if :auto in dims do
-      known = dims |> Enum.reject(&(&1 == :auto)) |> Enum.reduce(1, &(&1 * &2))
-      total = size(old_shape)
-
-      if known == 0 or rem(total, known) != 0 do
-        raise ArgumentError,
-              "cannot reshape, current shape #{inspect(old_shape)} is not compatible with " <>
-                "new shape #{inspect(new_shape)}"
-      end
-
-      dims |> Enum.map(&if(&1 == :auto, do: div(total, known), else: &1)) |> List.to_tuple()
-    else
-      new_shape
     end
   end
 
@@ -707,28 +658,18 @@ defmodule Nx do
   def squeeze(tensor, opts \\ []) do
     opts = Keyword.validate!(opts, [:axes])
     %T{shape: shape, names: names} = tensor = to_tensor(tensor)
-    dims = Tuple.to_list(shape)
 
     axes =
       case opts[:axes] do
-        nil -> for {1, i} <- Enum.with_index(dims), do: i
-        axes -> normalize_axes!(shape, axes, names)
+        nil -> Nx.Shape.squeeze_axes(shape)
+        axes -> Nx.Shape.normalize_axes(shape, axes, names)
       end
 
-    Enum.each(axes, fn axis ->
-      if elem(shape, axis) != 1 do
-        raise ArgumentError,
-              "cannot squeeze dimensions whose sizes are not 1, got #{elem(shape, axis)} " <>
-                "for dimension #{axis}"
-      end
-    end)
+    {new_shape, new_names} = Nx.Shape.squeeze(shape, axes, names)
 
-    if axes == [] do
+    if new_shape == shape do
       tensor
     else
-      keep = for i <- 0..(tuple_size(shape) - 1)//1, i not in axes, do: i
-      new_shape = keep |> Enum.map(&elem(shape, &1)) |> List.to_tuple()
-      new_names = Enum.map(keep, &Enum.at(names, &1))
       impl!(tensor).squeeze(%{tensor | shape: new_shape, names: new_names}, tensor, axes)
     end
   end
@@ -797,24 +738,17 @@ defmodule Nx do
   def transpose(tensor, opts \\ []) do
     opts = Keyword.validate!(opts, [:axes])
     %T{shape: shape, names: names} = tensor = to_tensor(tensor)
-    rank = tuple_size(shape)
 
     axes =
       case opts[:axes] do
-        nil -> Enum.to_list((rank - 1)..0//-1)
-        axes -> normalize_axes!(shape, axes, names)
+        nil -> Nx.Shape.transpose_axes(shape)
+        axes -> Nx.Shape.normalize_axes(shape, axes, names)
       end
 
-    if length(axes) != rank do
-      raise ArgumentError,
-            "expected length of permutation (#{length(axes)}) to match rank of shape (#{rank})"
-    end
-
-    if axes == Enum.to_list(0..(rank - 1)//1) do
+    if axes == axes(shape) do
       tensor
     else
-      new_shape = axes |> Enum.map(&elem(shape, &1)) |> List.to_tuple()
-      new_names = Enum.map(axes, &Enum.at(names, &1))
+      {new_shape, new_names} = Nx.Shape.transpose(shape, axes, names)
       impl!(tensor).transpose(%{tensor | shape: new_shape, names: new_names}, tensor, axes)
     end
   end
@@ -853,36 +787,22 @@ defmodule Nx do
   ## Error cases
 
       iex> Nx.broadcast(Nx.tensor([1, 2, 3]), {2, 2})
-      ** (ArgumentError) cannot broadcast tensor of dimensions {3} to {2, 2}
+      ** (ArgumentError) cannot broadcast tensor of dimensions {3} to {2, 2} with axes [1]
   """
   @spec broadcast(t, shape, keyword) :: Nx.Tensor.t()
   def broadcast(tensor, shape, opts \\ []) do
     opts = Keyword.validate!(opts, [:axes, :names])
     %T{shape: old_shape} = tensor = to_tensor(tensor)
     shape = shape!(shape)
-    rank = tuple_size(shape)
-    old_rank = tuple_size(old_shape)
+    names = Nx.Shape.named_axes!(opts[:names], shape)
 
     axes =
       case opts[:axes] do
-        nil -> Enum.to_list((rank - old_rank)..(rank - 1)//1)
-        axes -> normalize_axes!(shape, axes, names!(opts[:names], shape))
+        nil -> Nx.Shape.broadcast_axes(old_shape, shape)
+        axes -> Nx.Shape.normalize_axes(shape, axes, names)
       end
 
-    valid? =
-      length(axes) == old_rank and Enum.all?(axes, &(&1 >= 0 and &1 < rank)) and
-        axes == Enum.sort(Enum.uniq(axes)) and
-        Enum.all?(Enum.zip(Tuple.to_list(old_shape), axes), fn {dim, axis} ->
-          dim == 1 or dim == elem(shape, axis)
-        end)
-
-    unless valid? do
-      raise ArgumentError,
-            "cannot broadcast tensor of dimensions #{inspect(old_shape)} to #{inspect(shape)}" <>
-              if(opts[:axes], do: " with axes #{inspect(opts[:axes])}", else: "")
-    end
-
-    names = names!(opts[:names], shape)
+    Nx.Shape.broadcast!(old_shape, shape, axes)
 
     if old_shape == shape do
       %{tensor | names: names}
@@ -915,32 +835,20 @@ defmodule Nx do
     opts = Keyword.validate!(opts, [:axes])
     %T{shape: shape, names: names} = tensor = to_tensor(tensor)
 
-    case opts[:axes] do
-      nil ->
-        reshape(tensor, {size(shape)})
+    axes =
+      case opts[:axes] do
+        nil -> nil
+        axes -> Nx.Shape.normalize_axes(shape, axes, names)
+      end
 
-      axes ->
-        axes = normalize_axes!(shape, axes, names)
-        sorted = Enum.sort(axes)
+    {new_shape, new_names} = Nx.Shape.flatten(shape, names, axes)
 
-        if sorted != Enum.to_list(hd(sorted)..List.last(sorted)//1) do
-          raise ArgumentError, "flatten axes must be consecutive, got #{inspect(opts[:axes])}"
-        end
-
-        {first, last} = {hd(sorted), List.last(sorted)}
-        dims = Tuple.to_list(shape)
-        merged = dims |> Enum.slice(first..last) |> Enum.reduce(1, &(&1 * &2))
-        new_dims = Enum.take(dims, first) ++ [merged] ++ Enum.drop(dims, last + 1)
-        new_names = Enum.take(names, first) ++ [nil] ++ Enum.drop(names, last + 1)
-
-        impl!(tensor).reshape(
-          %{tensor | shape: List.to_tuple(new_dims), names: new_names},
-          tensor
-        )
+    if new_shape == shape do
+      tensor
+    else
+      impl!(tensor).reshape(%{tensor | shape: new_shape, names: new_names}, tensor)
     end
   end
-
-  ## Aggregates
 
   @doc """
   Sums the elements, over all axes or the given ones.
@@ -1366,55 +1274,12 @@ defmodule Nx do
     normalize_axis!(shape, axis, names)
   end
 
-  defp normalize_axis!(shape, axis, _names) when is_integer(axis) do
-    rank = tuple_size(shape)
+  defp normalize_axis!(shape, axis, names), do: Nx.Shape.normalize_axis(shape, axis, names)
 
-    if axis >= rank or axis < -rank do
-      raise ArgumentError, "given axis (#{axis}) invalid for shape with rank #{rank}"
-    end
-
-    if axis < 0, do: rank + axis, else: axis
-  end
-
-  defp normalize_axis!(_shape, name, names) when is_atom(name) and name != nil do
-    Enum.find_index(names, &(&1 == name)) ||
-      raise ArgumentError,
-            "name #{inspect(name)} not found in tensor with names #{inspect(names)}"
-  end
-
-  defp normalize_axis!(_shape, axis, _names) do
-    raise ArgumentError, "axis must be an integer or a name, got: #{inspect(axis)}"
-  end
-
-  defp normalize_axes!(shape, axes, names) when is_list(axes) do
-    normalized = Enum.map(axes, &normalize_axis!(shape, &1, names))
-
-    if length(Enum.uniq(normalized)) != length(normalized) do
-      raise ArgumentError, "axes #{inspect(axes)} must be unique"
-    end
-
-    normalized
-  end
-
-  defp normalize_axes!(_shape, axes, _names) do
-    raise ArgumentError, "expected a list of axes, got: #{inspect(axes)}"
-  end
+  defp normalize_axes!(shape, axes, names), do: Nx.Shape.normalize_axes(shape, axes, names)
 
   defp shape!(%T{shape: shape}), do: shape
-
-  defp shape!(shape) when is_tuple(shape) do
-    if Enum.all?(Tuple.to_list(shape), &(is_integer(&1) and &1 >= 0)) do
-      shape
-    else
-      raise ArgumentError,
-            "invalid dimension in axis #{Enum.find_index(Tuple.to_list(shape), &(not (is_integer(&1) and &1 >= 0)))} " <>
-              "in shape #{inspect(shape)}. Each dimension must be a non-negative integer"
-    end
-  end
-
-  defp shape!(other) do
-    raise ArgumentError, "expected a shape tuple or a tensor, got: #{inspect(other)}"
-  end
+  defp shape!(shape), do: Nx.Shape.validate!(shape, :shape)
 
   ## Backends
 

@@ -61,11 +61,9 @@ defmodule Nx.Torch.BackendTest do
       assert Nx.to_binary(Nx.iota({5}, type: :u4), limit: 3) == <<0::4, 1::4, 2::4>>
     end
 
-    test "empty tensors" do
-      t = Nx.iota({0, 3})
-      assert Nx.to_binary(t) == <<>>
-      assert Nx.to_list(t) == []
-      assert Nx.shape(Nx.reshape(t, {3, 0})) == {3, 0}
+    test "zero-sized dimensions are rejected, as in Nx" do
+      assert_raise ArgumentError, ~r/must be a positive integer/, fn -> Nx.iota({0, 3}) end
+      assert_raise ArgumentError, fn -> Nx.tensor([]) end
     end
   end
 
@@ -234,25 +232,6 @@ defmodule Nx.Torch.BackendTest do
       assert_raise ArgumentError, fn -> NIF.t_transpose(ref, [0, 5]) end
       assert_raise ArgumentError, fn -> NIF.t_broadcast(ref, {3, 3}, [0, 1]) end
       assert_raise ArgumentError, fn -> NIF.t_bitcast(ref, 17) end
-    end
-
-    test "live tensors return to the baseline after garbage collection" do
-      baseline = Nx.Torch.memory_stats()[:cpu].tensors
-
-      task =
-        Task.async(fn ->
-          tensors = for i <- 1..1000, do: Nx.tensor([i, i + 1])
-          count = Nx.Torch.memory_stats()[:cpu].tensors
-          length(tensors)
-          count
-        end)
-
-      during = Task.await(task)
-      assert during >= baseline + 1000
-      :erlang.garbage_collect()
-
-      # other async tests may hold tensors too; the 1,000 of the task must be gone
-      assert Nx.Torch.memory_stats()[:cpu].tensors < baseline + 1000
     end
 
     test "tensors shared by many processes" do
