@@ -1103,6 +1103,303 @@ defmodule Nx do
     apply(impl!(tensor), op, [out, tensor, backend_opts])
   end
 
+  ## Contractions and order
+
+  @doc """
+  The dot product of two tensors.
+
+  Vectors give their inner product; otherwise the last axis of `t1` is
+  contracted with the second-to-last axis of `t2` (or its only axis when
+  `t2` is a vector), like a matrix product. A number on either side scales
+  the other tensor. The result type merges both input types.
+
+  ## Examples
+
+      iex> Nx.dot(Nx.tensor([1, 2, 3]), Nx.tensor([4, 5, 6]))
+      #Nx.Tensor<
+        s32
+        32
+      >
+
+      iex> Nx.dot(Nx.tensor([[1, 2], [3, 4]], names: [:i, :j]), Nx.tensor([[1.0, 0.0], [0.0, 2.0]], names: [nil, :k]))
+      #Nx.Tensor<
+        f32[i: 2][k: 2]
+        [
+          [1.0, 4.0],
+          [3.0, 8.0]
+        ]
+      >
+
+      iex> Nx.dot(Nx.tensor([[1, 2], [3, 4]]), Nx.tensor([1, 1]))
+      #Nx.Tensor<
+        s32[2]
+        [3, 7]
+      >
+  """
+  @spec dot(t, t) :: Nx.Tensor.t()
+  def dot(t1, t2) do
+    %T{shape: s1} = t1 = to_tensor(t1)
+    %T{shape: s2} = t2 = to_tensor(t2)
+
+    case {tuple_size(s1), tuple_size(s2)} do
+      {0, _} -> dot(t1, [], [], t2, [], [])
+      {_, 0} -> dot(t1, [], [], t2, [], [])
+      {r1, 1} -> dot(t1, [r1 - 1], [], t2, [0], [])
+      {r1, r2} -> dot(t1, [r1 - 1], [], t2, [r2 - 2], [])
+    end
+  end
+
+  @doc """
+  Contracts the axes `axes1` of `t1` with the axes `axes2` of `t2`
+  (pairwise, in order). The result has the remaining axes of `t1` followed
+  by the remaining axes of `t2`.
+
+  ## Examples
+
+      iex> a = Nx.iota({2, 3})
+      iex> Nx.dot(a, [0], a, [0])
+      #Nx.Tensor<
+        s32[3][3]
+        [
+          [9, 12, 15],
+          [12, 17, 22],
+          [15, 22, 29]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.dot(Nx.iota({2, 3}), [1], Nx.iota({2, 3}), [1, 0])
+      ** (ArgumentError) dot/zip expects the same number of axes on both sides, got [1] and [1, 0]
+  """
+  @spec dot(t, [axis], t, [axis]) :: Nx.Tensor.t()
+  def dot(t1, axes1, t2, axes2), do: dot(t1, axes1, [], t2, axes2, [])
+
+  @doc """
+  Contracts `contract_axes1` of `t1` with `contract_axes2` of `t2`, treating
+  `batch_axes1`/`batch_axes2` as batch axes: each batch entry is contracted
+  separately. The result has the batch axes first, then the remaining axes
+  of `t1`, then those of `t2`.
+
+  ## Examples
+
+      iex> a = Nx.iota({2, 2, 3})
+      iex> b = Nx.iota({2, 3}, type: :f32)
+      iex> Nx.dot(a, [2], [0], b, [1], [0])
+      #Nx.Tensor<
+        f32[2][2]
+        [
+          [5.0, 14.0],
+          [86.0, 122.0]
+        ]
+      >
+  """
+  @spec dot(t, [axis], [axis], t, [axis], [axis]) :: Nx.Tensor.t()
+  def dot(t1, contract_axes1, batch_axes1, t2, contract_axes2, batch_axes2) do
+    %T{shape: s1, names: n1, type: type1} = t1 = to_tensor(t1)
+    %T{shape: s2, names: n2, type: type2} = t2 = to_tensor(t2)
+    c1 = normalize_axes!(s1, contract_axes1, n1)
+    c2 = normalize_axes!(s2, contract_axes2, n2)
+    b1 = normalize_axes!(s1, batch_axes1, n1)
+    b2 = normalize_axes!(s2, batch_axes2, n2)
+    {shape, names} = Nx.Shape.dot(s1, c1, n1, b1, s2, c2, n2, b2)
+    out = %T{type: Nx.Type.merge(type1, type2), shape: shape, names: names}
+    impl!(t1, t2).dot(out, t1, c1, b1, t2, c2, b2)
+  end
+
+  @doc """
+  The outer product: every element of `t1` times every element of `t2`,
+  with both tensors flattened. The result has shape `{size1, size2}`
+  (numbers contribute no axis).
+
+  ## Examples
+
+      iex> Nx.outer(Nx.tensor([1, 2], names: [:x]), Nx.tensor([10, 20, 30], names: [:y]))
+      #Nx.Tensor<
+        s32[x: 2][y: 3]
+        [
+          [10, 20, 30],
+          [20, 40, 60]
+        ]
+      >
+  """
+  @spec outer(t, t) :: Nx.Tensor.t()
+  def outer(t1, t2) do
+    t1 = flatten_for_outer(to_tensor(t1))
+    t2 = flatten_for_outer(to_tensor(t2))
+    dot(t1, [], [], t2, [], [])
+  end
+
+  defp flatten_for_outer(%T{shape: {}} = t), do: t
+
+  defp flatten_for_outer(%T{names: [name | _]} = t) do
+    t |> flatten() |> rename([name])
+  end
+
+  @doc """
+  Sorts the elements along an axis.
+
+  NaN sorts after every number in ascending order (before in descending).
+
+  ## Options
+
+    * `:axis` - the axis to sort along (default `0`)
+    * `:direction` - `:asc` (default) or `:desc`
+    * `:stable` - keep equal elements in their original order (default
+      `false`)
+
+  ## Examples
+
+      iex> Nx.sort(Nx.tensor([[3, 1, 2], [9, 8, 7]]), axis: 1)
+      #Nx.Tensor<
+        s32[2][3]
+        [
+          [1, 2, 3],
+          [7, 8, 9]
+        ]
+      >
+
+      iex> Nx.sort(Nx.tensor([2.0, :nan, -1.0]), direction: :desc)
+      #Nx.Tensor<
+        f32[3]
+        [NaN, 2.0, -1.0]
+      >
+  """
+  @spec sort(t, keyword) :: Nx.Tensor.t()
+  def sort(tensor, opts \\ []) do
+    {tensor, opts} = sort_options!(tensor, opts, [:axis, :direction, :stable])
+    impl!(tensor).sort(tensor, tensor, opts)
+  end
+
+  @doc """
+  Returns the indices that would sort the tensor along an axis.
+
+  ## Options
+
+    * `:axis` - the axis to sort along (default `0`)
+    * `:direction` - `:asc` (default) or `:desc`
+    * `:stable` - equal elements keep their original order (default `false`)
+    * `:type` - the integer type of the indices (default `{:s, 64}`)
+
+  ## Examples
+
+      iex> Nx.argsort(Nx.tensor([30, 10, 20]))
+      #Nx.Tensor<
+        s64[3]
+        [1, 2, 0]
+      >
+
+      iex> Nx.argsort(Nx.tensor([1, 1, 0, 1]), direction: :desc, stable: true, type: :u8)
+      #Nx.Tensor<
+        u8[4]
+        [0, 1, 3, 2]
+      >
+  """
+  @spec argsort(t, keyword) :: Nx.Tensor.t()
+  def argsort(tensor, opts \\ []) do
+    {tensor, opts} = sort_options!(tensor, opts, [:axis, :direction, :stable, :type])
+    type = Nx.Type.normalize!(opts[:type])
+
+    unless Nx.Type.integer?(type) do
+      raise ArgumentError, "argsort expects an integer :type, got: #{inspect(type)}"
+    end
+
+    impl!(tensor).argsort(%{tensor | type: type}, tensor, opts)
+  end
+
+  defp sort_options!(tensor, opts, allowed) do
+    defaults = [axis: 0, direction: :asc, stable: false, type: {:s, 64}]
+    opts = Keyword.validate!(opts, Keyword.take(defaults, allowed))
+    %T{shape: shape, names: names, type: type} = tensor = to_tensor(tensor)
+
+    if match?({:c, _}, type) do
+      raise ArgumentError, "sorting is not supported for complex type #{inspect(type)}"
+    end
+
+    unless opts[:direction] in [:asc, :desc] do
+      raise ArgumentError,
+            "unknown value for :direction, expected :asc or :desc, got: #{inspect(opts[:direction])}"
+    end
+
+    {tensor, Keyword.put(opts, :axis, normalize_axis!(shape, opts[:axis], names))}
+  end
+
+  @doc """
+  The `k` largest elements along the last axis, in descending order, with
+  their indices (`{:s, 64}`), as a tuple `{values, indices}`.
+
+  ## Options
+
+    * `:k` - how many elements (default `1`)
+
+  ## Examples
+
+      iex> {values, indices} = Nx.top_k(Nx.tensor([[1, 5, 3], [9, 2, 7]]), k: 2)
+      iex> values
+      #Nx.Tensor<
+        s32[2][2]
+        [
+          [5, 3],
+          [9, 7]
+        ]
+      >
+      iex> indices
+      #Nx.Tensor<
+        s64[2][2]
+        [
+          [1, 2],
+          [0, 2]
+        ]
+      >
+  """
+  @spec top_k(t, keyword) :: {Nx.Tensor.t(), Nx.Tensor.t()}
+  def top_k(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, k: 1)
+    %T{shape: shape, names: names} = tensor = to_tensor(tensor)
+    {shape, names} = Nx.Shape.top_k(shape, names, opts[:k])
+    values = %{tensor | shape: shape, names: names}
+    indices = %{values | type: {:s, 64}}
+    impl!(tensor).top_k({values, indices}, tensor, opts)
+  end
+
+  for {name, desc} <- [
+        cumulative_sum: "sum",
+        cumulative_product: "product",
+        cumulative_max: "maximum",
+        cumulative_min: "minimum"
+      ] do
+    @doc """
+    The running #{desc} along an axis.
+
+    ## Options
+
+      * `:axis` - the axis (default `0`)
+      * `:reverse` - accumulate from the end of the axis (default `false`)
+
+    ## Examples
+
+        iex> Nx.#{name}(Nx.tensor([3, 1, 4, 1, 5])) |> Nx.to_list()
+        #{inspect(Enum.scan([3, 1, 4, 1, 5], &apply(Kernel, %{"sum" => :+, "product" => :*, "maximum" => :max, "minimum" => :min}[desc], [&1, &2])))}
+
+        iex> Nx.#{name}(Nx.tensor([[1, 2], [3, 4]]), axis: 1, reverse: true) |> Nx.to_list()
+        #{inspect(Enum.map([[1, 2], [3, 4]], fn row -> row |> Enum.reverse() |> Enum.scan(&apply(Kernel, %{"sum" => :+, "product" => :*, "maximum" => :max, "minimum" => :min}[desc], [&1, &2])) |> Enum.reverse() end))}
+    """
+    @spec unquote(name)(t, keyword) :: Nx.Tensor.t()
+    def unquote(name)(tensor, opts \\ []) do
+      opts = Keyword.validate!(opts, axis: 0, reverse: false)
+      %T{shape: shape, names: names, type: type} = tensor = to_tensor(tensor)
+      axis = normalize_axis!(shape, opts[:axis], names)
+
+      out_type =
+        if unquote(name) in [:cumulative_sum, :cumulative_product],
+          do: Nx.Type.to_aggregate(type),
+          else: type
+
+      out = %{tensor | type: out_type}
+      impl!(tensor).unquote(name)(out, tensor, axis: axis, reverse: opts[:reverse])
+    end
+  end
+
   ## Introspection
 
   @doc """
@@ -1464,6 +1761,29 @@ defmodule Nx do
   end
 
   defp impl!(%T{data: %backend{}}), do: backend
+
+  # The backend of an operation on two tensors: Nx.Defn.Expr wins (tracing), then any backend
+  # other than the template one; different real backends must be transferred explicitly.
+  defp impl!(%T{data: %b1{}}, %T{data: %b2{}}) do
+    cond do
+      b1 == b2 ->
+        b1
+
+      b1 == Nx.Defn.Expr or b2 == Nx.Defn.Expr ->
+        Nx.Defn.Expr
+
+      b1 == Nx.TemplateBackend ->
+        b2
+
+      b2 == Nx.TemplateBackend ->
+        b1
+
+      true ->
+        raise ArgumentError,
+              "cannot operate on tensors of different backends #{inspect(b1)} and #{inspect(b2)}; " <>
+                "use Nx.backend_transfer/2 first"
+    end
+  end
 
   defp reject_vectorized!(%T{vectorized_axes: []}, _fun), do: :ok
 

@@ -284,6 +284,40 @@ defmodule Nx.Torch.Backend do
     to_nx(apply(NIF, pick(:t_arg_reduce, tensor), args), out, tensor)
   end
 
+  ## Contractions and order
+
+  @impl true
+  def dot(%T{type: type} = out, t1, c1, b1, t2, c2, b2) do
+    args = [ref(t1), c1, b1, ref(t2), c2, b2, type_code(type)]
+    to_nx(apply(NIF, pick(:t_dot, out), args), out, t1)
+  end
+
+  @impl true
+  def sort(out, tensor, opts) do
+    args = [ref(tensor), opts[:axis], opts[:direction] == :desc, opts[:stable] || false]
+    to_nx(apply(NIF, pick(:t_sort, tensor), args), out, tensor)
+  end
+
+  @impl true
+  def argsort(%T{type: type} = out, tensor, opts) do
+    args = [ref(tensor), opts[:axis], opts[:direction] == :desc, opts[:stable] || false]
+    to_nx(apply(NIF, pick(:t_argsort, tensor), args ++ [type_code(type)]), out, tensor)
+  end
+
+  @impl true
+  def top_k({values, %T{type: type} = indices}, tensor, opts) do
+    {v, i} = apply(NIF, pick(:t_top_k, tensor), [ref(tensor), opts[:k], type_code(type)])
+    {to_nx(v, values, tensor), to_nx(i, indices, tensor)}
+  end
+
+  for op <- [:cumulative_sum, :cumulative_product, :cumulative_max, :cumulative_min] do
+    @impl true
+    def unquote(op)(%T{type: type} = out, tensor, opts) do
+      args = [unquote(op), ref(tensor), opts[:axis], opts[:reverse], type_code(type)]
+      to_nx(apply(NIF, pick(:t_cumulative, tensor), args), out, tensor)
+    end
+  end
+
   ## Operations of the later API issues
 
   for {name, arity} <- Nx.Backend.behaviour_info(:callbacks),
@@ -315,6 +349,9 @@ defmodule Nx.Torch.Backend do
         :any,
         :argmax,
         :argmin,
+        :dot,
+        :sort,
+        :argsort,
         :block,
         :optional
       ],

@@ -7,18 +7,24 @@
 //! - [`creation`]: `t_from_binary`, `t_to_binary`, `t_iota`, `t_eye`.
 //! - [`convert`]: `t_as_type`, `t_bitcast`, `t_to_device`.
 //! - [`shape`]: `t_reshape`, `t_transpose`, `t_broadcast`.
+//! - [`contract`]: `t_dot`.
+//! - [`order`]: `t_sort`, `t_argsort`, `t_top_k`.
+//! - [`scan`]: `t_cumulative`.
 //! - [`reduce`]: `t_reduce` (sum, product, max, min, all, any), `t_arg_reduce`.
 //! - [`runtime`]: `t_deallocate`, `t_info`, `rt_memory_stats`, `rt_info`.
 //! - [`debug`]: `dbg_*`, NIFs that misbehave on purpose so tests can show the VM survives.
 
+mod contract;
 mod convert;
 mod creation;
 mod debug;
 mod decode;
 mod errors;
+mod order;
 mod reduce;
 mod resource;
 mod runtime;
+mod scan;
 mod shape;
 
 /// Runs `$imp` from two NIFs: one on a normal scheduler for small tensors and one on a dirty

@@ -1,8 +1,11 @@
 //! Operations, one module per family. Every public function validates its arguments before
 //! LibTorch sees them and calls only tch's fallible `f_*` functions.
+pub mod contract;
 pub mod convert;
 pub mod creation;
+pub mod order;
 pub mod reduce;
+pub mod scan;
 pub mod shape;
 
 use crate::error::{EngineError, Result};
