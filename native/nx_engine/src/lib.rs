@@ -2,13 +2,13 @@
 //! and calls in here, and `cargo test` exercises it alone.
 //!
 //! Table of contents:
-//! - [`error`]: the one error type every operation returns.
-//! - [`types`]: the 20 Nx element types and how each is stored in LibTorch.
-//! - [`device`]: CPU and CUDA devices, and why CUDA may be unavailable.
-//! - [`memory`]: live tensor counts and bytes per device.
-//! - [`tensor`]: the owned tensor handle that the NIF wraps as a resource.
-//! - [`runtime`]: per-thread set-up (InferenceMode) and LibTorch's thread pool.
-//! - [`ops`]: the operations, one module per family.
+//! - [`error`] — the one error type every operation returns.
+//! - [`types`] — the 20 Nx element types and how each is stored in LibTorch.
+//! - [`device`] — CPU and CUDA devices, and why CUDA may be unavailable.
+//! - [`memory`] — live tensor counts and bytes per device.
+//! - [`tensor`] — the owned tensor handle that the NIF wraps as a resource.
+//! - [`runtime`] — per-thread set-up (InferenceMode) and LibTorch's thread pool.
+//! - [`ops`] — the operations, one module per family.
 
 pub mod device;
 pub mod error;

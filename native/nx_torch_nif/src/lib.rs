@@ -1,18 +1,18 @@
 //! The NIF layer: decodes terms, calls `nx_engine`, encodes results. No tensor logic lives here.
 //!
 //! Table of contents (Elixir stub: `Nx.Torch.NIF`; names carry a family prefix):
-//! - [`resource`]: the tensor resource and how results are returned.
-//! - [`errors`]: engine errors raised as Elixir exceptions (the one place that does it).
-//! - [`decode`]: type codes, device codes and shapes.
-//! - [`creation`]: `t_from_binary`, `t_to_binary`, `t_iota`, `t_eye`.
-//! - [`convert`]: `t_as_type`, `t_bitcast`, `t_to_device`.
-//! - [`shape`]: `t_reshape`, `t_transpose`, `t_broadcast`.
-//! - [`contract`]: `t_dot`.
-//! - [`order`]: `t_sort`, `t_argsort`, `t_top_k`.
-//! - [`scan`]: `t_cumulative`.
-//! - [`reduce`]: `t_reduce` (sum, product, max, min, all, any), `t_arg_reduce`.
-//! - [`runtime`]: `t_deallocate`, `t_info`, `rt_memory_stats`, `rt_info`.
-//! - [`debug`]: `dbg_*`, NIFs that misbehave on purpose so tests can show the VM survives.
+//! - [`resource`] — the tensor resource and how results are returned.
+//! - [`errors`] — engine errors raised as Elixir exceptions (the one place that does it).
+//! - [`decode`] — type codes, device codes and shapes.
+//! - [`creation`] — `t_from_binary`, `t_to_binary`, `t_iota`, `t_eye`.
+//! - [`convert`] — `t_as_type`, `t_bitcast`, `t_to_device`.
+//! - [`shape`] — `t_reshape`, `t_transpose`, `t_broadcast`.
+//! - [`contract`] — `t_dot`.
+//! - [`order`] — `t_sort`, `t_argsort`, `t_top_k`.
+//! - [`scan`] — `t_cumulative`.
+//! - [`reduce`] — `t_reduce` (sum, product, max, min, all, any), `t_arg_reduce`.
+//! - [`runtime`] — `t_deallocate`, `t_info`, `rt_memory_stats`, `rt_info`.
+//! - [`debug`] — `dbg_*`, NIFs that misbehave on purpose so tests can show the VM survives.
 
 mod contract;
 mod convert;
