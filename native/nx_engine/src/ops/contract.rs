@@ -134,7 +134,7 @@ mod tests {
         assert_eq!(r.size(), vec![2, 2]);
         let mut v = [0i32; 4];
         r.f_copy_data(&mut v, 4).unwrap();
-        assert_eq!(v, [4, 10, 23, 29]);
+        assert_eq!(v, [4, 10, 22, 31]);
     }
 
     #[test]
