@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make bench`: builds the NIF, makes sure the PyTorch venv exists, runs the workloads
+# W1-W10 on both sides in this invocation (Nx first, then PyTorch; never at the same time)
+# and prints one table, also written to bench/results/ as Markdown and JSON.
+#
+#   BENCH_QUICK=1   few repetitions (about 1-2 minutes)
+#   BENCH_ONLY=W1,W4  a subset of the workloads
+#   BENCH_JAX=1     also jax.jit (installs jax[cpu] into the venv once)
+#   BENCH_TORCH_COMPILE=0/1  torch.compile rows (default: on, off with BENCH_QUICK=1)
+#   NX_TORCH_THREADS=n  LibTorch's threads; the PyTorch side uses the engine's count
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+export MIX_ENV="${MIX_ENV:-prod}"
+
+PYBIN="$(bash bench/ensure_venv.sh | tail -n 1)"
+
+echo "==> mix compile (MIX_ENV=$MIX_ENV)" >&2
+mix compile >&2
+
+RESULTS=bench/results
+mkdir -p "$RESULTS"
+STAMP="$(date +%Y%m%d-%H%M%S)"
+NX_OUT="$RESULTS/raw-$STAMP-nx.jsonl"
+TORCH_OUT="$RESULTS/raw-$STAMP-torch.jsonl"
+COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then COMMIT="$COMMIT+dirty"; fi
+
+echo "==> Nx side (mix run bench/nx_side.exs)" >&2
+nx_status=0
+BENCH_OUT="$NX_OUT" mix run bench/nx_side.exs || nx_status=$?
+
+# The PyTorch side uses as many intra-op threads as the engine's LibTorch.
+THREADS="$("$PYBIN" -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r.get("type") == "info" and r.get("torch_threads"): print(r["torch_threads"]); break' "$NX_OUT" 2>/dev/null || true)"
+
+echo "==> PyTorch side (bench/torch_side.py)" >&2
+torch_status=0
+BENCH_OUT="$TORCH_OUT" BENCH_THREADS="${THREADS:-}" "$PYBIN" bench/torch_side.py || torch_status=$?
+
+echo >&2
+"$PYBIN" bench/report.py --nx "$NX_OUT" --torch "$TORCH_OUT" --out-dir "$RESULTS" \
+  --stamp "$STAMP" --commit "$COMMIT" --nx-status "$nx_status" --torch-status "$torch_status"
