@@ -106,8 +106,17 @@ defmodule Bench.NxSide do
         Map.new(torch, fn {k, v} ->
           {k, if(is_binary(v) or is_number(v), do: v, else: inspect(v))}
         end),
-      compiler: inspect(compiler())
+      compiler: inspect(compiler()),
+      loadavg: loadavg()
     }
+  end
+
+  # The 1-minute load average when the side starts: other work on the machine shows here.
+  defp loadavg do
+    case File.read("/proc/loadavg") do
+      {:ok, text} -> text |> String.split() |> hd() |> String.to_float()
+      _ -> nil
+    end
   end
 
   # The compiler behind the "compiled" rows: the project's own when it exists,

@@ -215,6 +215,8 @@ def header_lines(h):
         f"jax {t.get('jax') or '-'}",
         f"compiled = Nx.Defn.jit(fun, compiler: {nx.get('compiler', '?')}); torch.compile: "
         f"{t.get('torch_compile', '?')}; PyTorch forward-only rows run under torch.inference_mode()",
+        f"1-minute load average when each side started: Nx {nx.get('loadavg', '?')}, PyTorch "
+        f"{t.get('loadavg', '?')} (other work on the machine skews both sides)",
         "median/min over repeated samples (each sample averages many calls); "
         "ours/PyTorch = our median / PyTorch eager median (below 1: ours is faster)",
     ]

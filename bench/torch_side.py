@@ -468,7 +468,7 @@ def info(jax_version, compile_status):
                 python=platform.python_version(), torch_threads=torch.get_num_threads(),
                 torch_interop_threads=torch.get_num_interop_threads(),
                 mkldnn=torch.backends.mkldnn.is_available(), mkl=torch.backends.mkl.is_available(),
-                torch_compile=compile_status, jax=jax_version)
+                torch_compile=compile_status, jax=jax_version, loadavg=os.getloadavg()[0])
 
 
 def reason_of(e):
