@@ -1,0 +1,292 @@
+defmodule Nx.Defn.Evaluator do
+  @moduledoc """
+  The reference `Nx.Defn.Compiler`: it walks the traced expression and
+  calls the backend of the arguments operation by operation.
+
+  It is the default compiler and the debugging path: every operation is
+  an ordinary backend call (on `Nx.Torch.Backend` by default), so errors
+  point at one operation and hooks see every value. Creation operations
+  (`iota`, `eye`, constants) use `Nx.default_backend/0`.
+
+  Traced expressions are cached per function and per argument templates
+  (type, shape and names): calling again with tensors of the same shapes
+  runs the cached expression without tracing the function again.
+
+  ## Options
+
+    * `:hooks` - a map from hook names to callbacks, overriding the
+      callbacks given in the code (see `Nx.Defn.Kernel.hook/3`)
+    * `:garbage_collect` - when true, garbage collects the calling process
+      after each operation, releasing intermediate tensors early
+    * `:cache` - when false, traces on every call (default true)
+    * `:max_concurrency` - the number of partitions
+      `c:Nx.Defn.Compiler.__partitions_options__/1` returns (default 1)
+  """
+
+  @behaviour Nx.Defn.Compiler
+
+  alias Nx.Defn.{Composite, Expr, Token, Tree}
+  alias Nx.Tensor, as: T
+
+  @cache_table __MODULE__.Cache
+  @cache_limit 4096
+
+  @impl true
+  def __partitions_options__(opts),
+    do: List.duplicate(opts, Keyword.get(opts, :max_concurrency, 1))
+
+  @impl true
+  def __to_backend__(_opts), do: Nx.default_backend()
+
+  @impl true
+  def __jit__(key, vars, fun, args_list, opts), do: __compile__(key, vars, fun, opts).(args_list)
+
+  @impl true
+  def __compile__(key, vars, fun, opts) do
+    hooks = Keyword.get(opts, :hooks, %{})
+    gc? = Keyword.get(opts, :garbage_collect, false)
+    expr = traced(key, vars, fun, Keyword.get(opts, :cache, true))
+
+    fn args_list ->
+      Enum.map(args_list, fn args ->
+        state = %{params: List.to_tuple(args), hooks: hooks, gc: gc?}
+        {result, _caches} = Composite.traverse(expr, [%{}], &eval(&1, state, &2))
+        restore_names(result, expr)
+      end)
+    end
+  end
+
+  ## Trace cache
+
+  defp traced(_key, vars, fun, false), do: fun.(vars)
+
+  defp traced(key, vars, fun, true) do
+    table = cache_table()
+    cache_key = {key, Composite.flatten_list(vars) |> Enum.map(&%{&1 | data: nil})}
+
+    case :ets.lookup(table, cache_key) do
+      [{_, expr}] ->
+        expr
+
+      [] ->
+        expr = fun.(vars)
+        if :ets.info(table, :size) >= @cache_limit, do: :ets.delete_all_objects(table)
+        :ets.insert(table, {cache_key, expr})
+        expr
+    end
+  end
+
+  # The cache table belongs to a process of its own, started on first use,
+  # so that it outlives the processes that call jitted functions.
+  defp cache_table do
+    case :ets.whereis(@cache_table) do
+      :undefined -> start_cache_owner()
+      _ref -> @cache_table
+    end
+  end
+
+  defp start_cache_owner do
+    parent = self()
+
+    {pid, monitor} =
+      spawn_monitor(fn ->
+        try do
+          :ets.new(@cache_table, [:named_table, :public, :set, read_concurrency: true])
+          send(parent, {:cache_ready, self()})
+          Process.sleep(:infinity)
+        rescue
+          # Another process created the table first.
+          ArgumentError -> send(parent, {:cache_ready, self()})
+        end
+      end)
+
+    receive do
+      {:cache_ready, ^pid} ->
+        Process.demonitor(monitor, [:flush])
+
+      {:DOWN, ^monitor, _, _, reason} ->
+        raise "could not start the defn cache: #{inspect(reason)}"
+    end
+
+    @cache_table
+  end
+
+  ## Evaluation
+
+  # `caches` is a list of maps from node ids to values: the innermost scope
+  # (a cond branch) first, then its parents. Values are looked up in all of
+  # them and stored in the innermost one.
+  defp eval(%T{data: %Expr{op: :constant, args: [number]}} = out, _state, caches) do
+    {backend, opts} = Nx.default_backend()
+    {backend.constant(%{out | data: nil}, number, opts), caches}
+  end
+
+  defp eval(%T{data: %Expr{op: :tensor, args: [tensor]}}, _state, caches), do: {tensor, caches}
+
+  defp eval(%T{data: %Expr{id: id}} = expr, state, caches) do
+    case lookup(caches, id) do
+      {:ok, value} ->
+        {value, caches}
+
+      :error ->
+        {value, [current | parents]} = eval_op(expr, state, caches)
+        if state.gc, do: :erlang.garbage_collect(self())
+        {value, [Map.put(current, id, value) | parents]}
+    end
+  end
+
+  defp eval(other, _state, caches), do: {other, caches}
+
+  defp lookup([cache | parents], id) do
+    case cache do
+      %{^id => value} -> {:ok, value}
+      %{} -> lookup(parents, id)
+    end
+  end
+
+  defp lookup([], _id), do: :error
+
+  defp eval_op(%T{data: %Expr{op: :parameter, args: [index]}}, state, caches) do
+    case elem(state.params, index) do
+      lazy when is_function(lazy, 0) -> {check_param!(lazy.()), caches}
+      value -> {check_param!(value), caches}
+    end
+  end
+
+  defp eval_op(%T{data: %Expr{op: :elem, args: [tuple, index]}}, state, caches) do
+    {tuple, caches} = eval(tuple, state, caches)
+    {elem(tuple, index), caches}
+  end
+
+  defp eval_op(%T{data: %Expr{op: :metadata, args: [inner, _meta]}}, state, caches),
+    do: eval(inner, state, caches)
+
+  defp eval_op(%T{data: %Expr{op: op, args: args}} = out, state, caches)
+       when op in [:optional, :block] do
+    default = if op == :optional, do: Enum.at(args, 1), else: Enum.at(args, 2)
+    {value, caches} = Composite.traverse(default, caches, &eval(&1, state, &2))
+    {tuple_if_needed(out, value), caches}
+  end
+
+  defp eval_op(%T{data: %Expr{op: :token, args: [%Token{hooks: hooks}]}}, state, caches) do
+    caches =
+      Enum.reduce(hooks, caches, fn %{name: name, expr: expr, callback: callback}, caches ->
+        {value, caches} = Composite.traverse(expr, caches, &eval(&1, state, &2))
+
+        case Map.get(state.hooks, name, callback) do
+          nil -> :ok
+          fun -> fun.(value)
+        end
+
+        caches
+      end)
+
+    {:token, caches}
+  end
+
+  defp eval_op(%T{data: %Expr{op: :attach_token, args: [token, expr]}}, state, caches) do
+    {:token, caches} = eval(token, state, caches)
+    eval(expr, state, caches)
+  end
+
+  defp eval_op(%T{data: %Expr{op: :cond, args: [clauses, last]}}, state, caches) do
+    {branch, caches} = choose_branch(clauses, last, state, caches)
+
+    {value, [_branch_cache | caches]} =
+      Composite.traverse(branch, [%{} | caches], &eval(&1, state, &2))
+
+    {value, caches}
+  end
+
+  defp eval_op(%T{data: %Expr{op: :while, args: [initial, _arg, condition, body]}}, state, caches) do
+    {initial, caches} = Composite.traverse(initial, caches, &eval(&1, state, &2))
+    {loop(initial, condition, body, state), caches}
+  end
+
+  defp eval_op(%T{data: %Expr{op: :fun, args: [params, body, _mfa]}}, state, caches) do
+    fun =
+      Nx.Defn.Compiler.fun(length(params), fn args ->
+        state = %{state | params: List.to_tuple(Enum.map(args, &Nx.to_tensor/1))}
+        {value, _} = Composite.traverse(body, [%{}], &eval(&1, state, &2))
+        value
+      end)
+
+    {fun, caches}
+  end
+
+  defp eval_op(%T{data: %Expr{op: op}} = out, state, caches) when op in [:iota, :eye] do
+    {args, caches} = Tree.apply_args(out, caches, &eval(&1, state, &2))
+    {backend, opts} = Nx.default_backend()
+    {apply(backend, op, [%{out | data: nil} | args] ++ [opts]), caches}
+  end
+
+  defp eval_op(%T{data: %Expr{op: op}} = out, state, caches) do
+    {args, caches} = Tree.apply_args(out, caches, &eval(&1, state, &2))
+    backend = backend_of(args)
+
+    value =
+      case args do
+        [tuple | _] when is_tuple(tuple) -> apply(backend, op, args)
+        _ -> apply(backend, op, [%{out | data: nil} | args])
+      end
+
+    {tuple_if_needed(out, value), caches}
+  end
+
+  defp choose_branch([{pred, branch} | clauses], last, state, caches) do
+    {pred, caches} = eval(pred, state, caches)
+
+    if Nx.to_number(pred) != 0,
+      do: {branch, caches},
+      else: choose_branch(clauses, last, state, caches)
+  end
+
+  defp choose_branch([], last, _state, caches), do: {last, caches}
+
+  # Each iteration is a fresh scope whose parameters are the loop state.
+  defp loop(state_value, condition, body, state) do
+    params = if is_tuple(state_value), do: state_value, else: {state_value}
+    iteration = %{state | params: params}
+    {pred, caches} = eval(condition, iteration, [%{}])
+
+    if Nx.to_number(pred) != 0 do
+      {next, _} = Composite.traverse(body, caches, &eval(&1, iteration, &2))
+      loop(next, condition, body, state)
+    else
+      state_value
+    end
+  end
+
+  defp tuple_if_needed(%T{type: {:tuple, _}}, value) when not is_tuple(value),
+    do: value |> List.wrap() |> Composite.flatten_list() |> List.to_tuple()
+
+  defp tuple_if_needed(%T{type: {:tuple, _}}, value),
+    do: [value] |> Composite.flatten_list() |> List.to_tuple()
+
+  defp tuple_if_needed(_out, value), do: value
+
+  defp backend_of(args) do
+    Enum.find_value(List.flatten(args), fn
+      %T{data: %backend{}} -> backend
+      _ -> nil
+    end) || elem(Nx.default_backend(), 0)
+  end
+
+  defp check_param!(%T{data: %Expr{}} = tensor) do
+    raise ArgumentError,
+          "cannot pass a tensor expression as argument to defn, got: #{inspect(tensor)}"
+  end
+
+  defp check_param!(%T{} = tensor), do: tensor
+  defp check_param!(number), do: Nx.to_tensor(number)
+
+  defp restore_names(result, expr) do
+    {result, []} =
+      Composite.traverse(result, Composite.flatten_list([expr]), fn
+        %T{} = value, [%T{names: names} | rest] -> {%{value | names: names}, rest}
+        value, [_ | rest] -> {value, rest}
+      end)
+
+    result
+  end
+end
