@@ -290,9 +290,9 @@ defmodule Nx.Defn do
         f32[3][2]
       \s\s
         Nx.Defn.Expr
-        parameter a:0       s32[2][3]
-        b = as_type a       f32[2][3]
-        c = transpose b, [1, 0]  f32[3][2]
+        parameter a:0             s32[2][3]
+        b = as_type a             f32[2][3]
+        c = transpose b, [1, 0]   f32[3][2]
       >
   """
   @spec debug_expr(function, keyword) :: function

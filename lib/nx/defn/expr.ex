@@ -489,16 +489,16 @@ defmodule Nx.Defn.Expr do
           compile_error!(file, line, "cannot have a scalar tensor as generator")
         end
 
-        size = elem(tensor.shape, 0)
-
-        step = fn which, {index, acc} ->
-          condition_body.(which, {take_row(tensor, index), acc})
+        step = fn which, {{index, gen}, acc} ->
+          condition_body.(which, {take_row(gen, index), acc})
         end
 
-        while_range(0..(size - 1)//1, file, line, initial, step, opts)
+        range = 0..(elem(tensor.shape, 0) - 1)//1
+        while_range(range, file, line, initial, tensor, step, opts)
 
       {:while, %Range{} = range} ->
-        while_range(range, file, line, initial, condition_body, opts)
+        step = fn which, {{index, {}}, acc} -> condition_body.(which, {index, acc}) end
+        while_range(range, file, line, initial, {}, step, opts)
 
       {:while, other} ->
         compile_error!(
@@ -518,7 +518,7 @@ defmodule Nx.Defn.Expr do
     |> Nx.squeeze(axes: [0])
   end
 
-  defp while_range(range, file, line, initial, condition_body, opts) do
+  defp while_range(range, file, line, initial, carried, condition_body, opts) do
     unroll =
       case Keyword.validate(opts, unroll: false) do
         {:ok, opts} ->
@@ -555,14 +555,14 @@ defmodule Nx.Defn.Expr do
     state =
       case looped do
         {sub_range, per_iteration} when size > 0 ->
-          range_loop(sub_range, per_iteration, file, line, initial, condition_body)
+          range_loop(sub_range, per_iteration, file, line, initial, carried, condition_body)
 
         _ ->
           initial
       end
 
     Enum.reduce(unrolled, state, fn index, acc ->
-      body = condition_body.(:body, {index, acc}) |> to_container_expr()
+      body = condition_body.(:body, {{index, carried}, acc}) |> to_container_expr()
       compatible_while!(file, line, initial, body)
       body
     end)
@@ -579,21 +579,21 @@ defmodule Nx.Defn.Expr do
     {looped, range |> Enum.drop(looped_size)}
   end
 
-  defp range_loop(first..last//step, per_iteration, file, line, initial, condition_body) do
-    loop_initial = {to_expr(first), initial}
-    {{index, arg} = loop_arg, context} = to_params(loop_initial, :while)
+  defp range_loop(first..last//step, per_iteration, file, line, initial, carried, condition_body) do
+    loop_initial = {{to_expr(first), carried}, initial}
+    {{{index, carried_param}, arg} = loop_arg, context} = to_params(loop_initial, :while)
 
     condition = if step > 0, do: Nx.less_equal(index, last), else: Nx.greater_equal(index, last)
 
     body =
       Enum.reduce(0..(per_iteration - 1)//1, arg, fn k, acc ->
         current = if k == 0, do: index, else: Nx.add(index, step * k)
-        body = condition_body.(:body, {current, acc}) |> to_container_expr()
+        body = condition_body.(:body, {{current, carried_param}, acc}) |> to_container_expr()
         compatible_while!(file, line, initial, body)
         body
       end)
 
-    loop_body = {Nx.add(index, step * per_iteration), body}
+    loop_body = {{Nx.add(index, step * per_iteration), carried_param}, body}
     {_index, result} = while(loop_initial, context, loop_arg, condition, loop_body)
     result
   end

@@ -129,7 +129,7 @@ defmodule Nx.Defn.Kernel do
   for {op, nx, result} <- [
         {:&&&, :bitwise_and, 2},
         {:|||, :bitwise_or, 7},
-        {:<<<, :left_shift, 24},
+        {:<<<, :left_shift, 48},
         {:>>>, :right_shift, 0}
       ] do
     @doc """
@@ -277,7 +277,7 @@ defmodule Nx.Defn.Kernel do
 
   ## Examples
 
-      iex> Nx.Defn.Kernel.."..".()
+      iex> apply(Nx.Defn.Kernel, :.., [])
       0..-1//1
   """
   @spec (..) :: Range.t()
@@ -288,7 +288,7 @@ defmodule Nx.Defn.Kernel do
 
   ## Examples
 
-      iex> Nx.Defn.Kernel.."..".(1, 3)
+      iex> apply(Nx.Defn.Kernel, :.., [1, 3])
       1..3
   """
   @spec integer..integer :: Range.t()
