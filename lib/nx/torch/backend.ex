@@ -318,6 +318,88 @@ defmodule Nx.Torch.Backend do
     end
   end
 
+  ## Indexing and slicing
+
+  # Index values are validated and clamped by the engine before LibTorch sees them; dynamic
+  # start indices (scalar tensors) are read here and clamped like integer ones.
+
+  @indexing_callbacks [:pad, :reverse, :slice, :put_slice, :gather, :concatenate, :stack] ++
+                        [:indexed_add, :indexed_put, :take, :take_along_axis]
+
+  @impl true
+  def reverse(out, tensor, axes),
+    do: to_nx(apply(NIF, pick(:t_reverse, out), [ref(tensor), axes]), out, tensor)
+
+  @impl true
+  def pad(%T{type: type} = out, tensor, pad_value, config) do
+    args = [ref(tensor), ref(pad_value), config, type_code(type)]
+    to_nx(apply(NIF, pick(:t_pad, out), args), out, tensor)
+  end
+
+  @impl true
+  def slice(out, %T{shape: shape} = tensor, starts, lengths, strides) do
+    starts = static_starts(shape, starts, lengths)
+    to_nx(NIF.t_slice(ref(tensor), starts, lengths, strides), out, tensor)
+  end
+
+  @impl true
+  def put_slice(%T{type: type} = out, %T{shape: shape} = tensor, starts, slice) do
+    starts = static_starts(shape, starts, Tuple.to_list(slice.shape))
+    args = [ref(tensor), starts, ref(slice), type_code(type)]
+    to_nx(apply(NIF, pick(:t_put_slice, out), args), out, tensor)
+  end
+
+  defp static_starts(shape, starts, lengths) do
+    [Tuple.to_list(shape), starts, lengths]
+    |> Enum.zip_with(fn [dim, start, len] ->
+      start = if is_integer(start), do: start, else: Nx.to_number(start)
+      start |> max(0) |> min(dim - len)
+    end)
+  end
+
+  @impl true
+  def gather(out, tensor, indices, opts) do
+    args = [ref(tensor), ref(indices), opts[:axes]]
+    to_nx(apply(NIF, pick(:t_gather, out), args), out, tensor)
+  end
+
+  @impl true
+  def take(out, tensor, indices, opts) do
+    args = [ref(tensor), ref(indices), opts[:axis]]
+    to_nx(apply(NIF, pick(:t_take, out), args), out, tensor)
+  end
+
+  @impl true
+  def take_along_axis(out, tensor, indices, opts) do
+    args = [ref(tensor), ref(indices), opts[:axis]]
+    to_nx(apply(NIF, pick(:t_take_along_axis, out), args), out, tensor)
+  end
+
+  @impl true
+  def indexed_add(out, target, indices, updates, opts),
+    do: indexed(true, out, target, indices, updates, opts)
+
+  @impl true
+  def indexed_put(out, target, indices, updates, opts),
+    do: indexed(false, out, target, indices, updates, opts)
+
+  defp indexed(accumulate?, %T{type: type} = out, target, indices, updates, opts) do
+    args = [accumulate?, ref(target), ref(indices), ref(updates), opts[:axes], type_code(type)]
+    to_nx(apply(NIF, pick(:t_indexed, out), args), out, target)
+  end
+
+  @impl true
+  def concatenate(%T{type: type} = out, [first | _] = tensors, axis) do
+    args = [Enum.map(tensors, &ref/1), axis, type_code(type)]
+    to_nx(apply(NIF, pick(:t_concatenate, out), args), out, first)
+  end
+
+  @impl true
+  def stack(%T{type: type} = out, [first | _] = tensors, axis) do
+    args = [Enum.map(tensors, &ref/1), axis, type_code(type)]
+    to_nx(apply(NIF, pick(:t_stack, out), args), out, first)
+  end
+
   ## Operations of the later API issues
 
   for {name, arity} <- Nx.Backend.behaviour_info(:callbacks),
@@ -355,6 +437,7 @@ defmodule Nx.Torch.Backend do
         :block,
         :optional
       ],
+      name not in @indexing_callbacks,
       name not in Keyword.keys(Nx.Backend.behaviour_info(:optional_callbacks)) do
     args = Macro.generate_arguments(arity, __MODULE__)
 

@@ -6,7 +6,10 @@
 //! - [`decode`] — type codes, device codes and shapes.
 //! - [`creation`] — `t_from_binary`, `t_to_binary`, `t_iota`, `t_eye`.
 //! - [`convert`] — `t_as_type`, `t_bitcast`, `t_to_device`.
-//! - [`shape`] — `t_reshape`, `t_transpose`, `t_broadcast`.
+//! - [`shape`] — `t_reshape`, `t_transpose`, `t_broadcast`, `t_reverse`, `t_pad`,
+//!   `t_concatenate`, `t_stack`.
+//! - [`index`] — `t_slice`, `t_put_slice`, `t_gather`, `t_take`, `t_take_along_axis`,
+//!   `t_indexed` (indexed_add/indexed_put).
 //! - [`contract`] — `t_dot`.
 //! - [`order`] — `t_sort`, `t_argsort`, `t_top_k`.
 //! - [`scan`] — `t_cumulative`.
@@ -20,6 +23,7 @@ mod creation;
 mod debug;
 mod decode;
 mod errors;
+mod index;
 mod order;
 mod reduce;
 mod resource;
