@@ -9,7 +9,13 @@ defn_locals = [
 ]
 
 [
-  inputs: ["{mix,.formatter}.exs", "{config,lib,test,bench,examples}/**/*.{ex,exs}"],
+  # test/fixtures holds generated data, written by its generator scripts
+  inputs: [
+    "{mix,.formatter}.exs",
+    "{config,lib,bench,examples}/**/*.{ex,exs}",
+    "test/*.{ex,exs}",
+    "test/{nx,support}/**/*.{ex,exs}"
+  ],
   locals_without_parens: defn_locals,
   export: [locals_without_parens: defn_locals]
 ]
