@@ -215,8 +215,9 @@ def header_lines(h):
         f"jax {t.get('jax') or '-'}",
         f"compiled = Nx.Defn.jit(fun, compiler: {nx.get('compiler', '?')}); torch.compile: "
         f"{t.get('torch_compile', '?')}; PyTorch forward-only rows run under torch.inference_mode()",
-        f"1-minute load average when each side started: Nx {nx.get('loadavg', '?')}, PyTorch "
-        f"{t.get('loadavg', '?')} (other work on the machine skews both sides)",
+        f"CPU busy with other work in the second before each side: Nx {h['busy'][0]}%, PyTorch "
+        f"{h['busy'][1]}%; 1-minute load average at start: Nx {nx.get('loadavg', '?')}, PyTorch "
+        f"{round(t['loadavg'], 2) if isinstance(t.get('loadavg'), float) else '?'}",
         "median/min over repeated samples (each sample averages many calls); "
         "ours/PyTorch = our median / PyTorch eager median (below 1: ours is faster)",
     ]
@@ -254,6 +255,8 @@ def main():
     ap.add_argument("--commit", default="?")
     ap.add_argument("--nx-status", type=int, default=0)
     ap.add_argument("--torch-status", type=int, default=0)
+    ap.add_argument("--busy", type=int, nargs=2, default=[None, None],
+                    help="percent of CPU used by other processes before the Nx and PyTorch sides")
     args = ap.parse_args()
 
     nx, torch = load(args.nx), load(args.torch)
@@ -275,8 +278,12 @@ def main():
         "torch": {k: v for k, v in t_info.items() if k != "type"},
         "nx_status": args.nx_status,
         "torch_status": args.torch_status,
+        "busy": ["?" if b is None else b for b in args.busy],
     }
     head = header_lines(header)
+    if any(isinstance(b, int) and b >= 20 for b in args.busy):
+        head.append("WARNING: other processes were using the CPU; LibTorch's threads then wait on "
+                    "each other and figures can be several times too slow. Rerun on a quiet machine.")
     if args.torch_status:
         head.append(f"the PyTorch side failed (exit status {args.torch_status})")
 

@@ -7,6 +7,7 @@
 #   BENCH_ONLY=W1,W4  a subset of the workloads
 #   BENCH_JAX=1     also jax.jit (installs jax[cpu] into the venv once)
 #   BENCH_TORCH_COMPILE=0/1  torch.compile rows (default: on, off with BENCH_QUICK=1)
+#   BENCH_WAIT_IDLE=N  wait up to N s before each side for other processes to quiet down
 #   NX_TORCH_THREADS=n  LibTorch's threads; the PyTorch side uses the engine's count
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,31 @@ TORCH_OUT="$RESULTS/raw-$STAMP-torch.jsonl"
 COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then COMMIT="$COMMIT+dirty"; fi
 
+# Percent of CPU time that other processes used during one second (/proc/stat): on a shared
+# machine this says how much to trust the figures that follow.
+cpu_busy() {
+  local a b
+  read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
+  sleep 1
+  read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ </proc/stat
+  a=$(((u2 + n2 + s2 + q2 + sq2 + st2) - (u1 + n1 + s1 + q1 + sq1 + st1)))
+  b=$((a + (i2 + w2) - (i1 + w1)))
+  echo $((b > 0 ? 100 * a / b : 0))
+}
+
+# With BENCH_WAIT_IDLE=N, waits up to N seconds for other processes to use less than 20%.
+quiet_cpu_busy() {
+  local busy end=$((SECONDS + ${BENCH_WAIT_IDLE:-0}))
+  busy="$(cpu_busy)"
+  while [ "$busy" -ge 20 ] && [ "$SECONDS" -lt "$end" ]; do
+    echo "    (CPU ${busy}% busy with other work; waiting)" >&2
+    busy="$(cpu_busy)"
+  done
+  echo "$busy"
+}
+
 echo "==> Nx side (mix run bench/nx_side.exs)" >&2
+nx_busy="$(quiet_cpu_busy)"
 nx_status=0
 BENCH_OUT="$NX_OUT" mix run bench/nx_side.exs || nx_status=$?
 
@@ -37,9 +62,11 @@ for l in open(sys.argv[1]):
     if r.get("type") == "info" and r.get("torch_threads"): print(r["torch_threads"]); break' "$NX_OUT" 2>/dev/null || true)"
 
 echo "==> PyTorch side (bench/torch_side.py)" >&2
+torch_busy="$(quiet_cpu_busy)"
 torch_status=0
 BENCH_OUT="$TORCH_OUT" BENCH_THREADS="${THREADS:-}" "$PYBIN" bench/torch_side.py || torch_status=$?
 
 echo >&2
 "$PYBIN" bench/report.py --nx "$NX_OUT" --torch "$TORCH_OUT" --out-dir "$RESULTS" \
-  --stamp "$STAMP" --commit "$COMMIT" --nx-status "$nx_status" --torch-status "$torch_status"
+  --stamp "$STAMP" --commit "$COMMIT" --nx-status "$nx_status" --torch-status "$torch_status" \
+  --busy "$nx_busy" "$torch_busy"
