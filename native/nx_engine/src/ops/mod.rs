@@ -3,6 +3,7 @@
 pub mod contract;
 pub mod convert;
 pub mod creation;
+pub mod elementwise;
 pub mod index;
 pub mod order;
 pub mod reduce;
