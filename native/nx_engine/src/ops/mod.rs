@@ -46,7 +46,13 @@ pub fn check_allocation(shape: &[i64], ty: NxType, device: Device) -> Result<()>
     Ok(())
 }
 
+/// The machine's memory, read once: reading /proc/meminfo costs ~15 µs, more than a small op.
 fn physical_memory_bytes() -> u128 {
+    static TOTAL: once_cell::sync::Lazy<u128> = once_cell::sync::Lazy::new(read_memory_total);
+    *TOTAL
+}
+
+fn read_memory_total() -> u128 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|text| {
