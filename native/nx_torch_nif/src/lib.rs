@@ -10,6 +10,7 @@
 //!   `t_concatenate`, `t_stack`.
 //! - [`index`] — `t_slice`, `t_put_slice`, `t_gather`, `t_take`, `t_take_along_axis`,
 //!   `t_indexed` (indexed_add/indexed_put).
+//! - [`elementwise`] — `t_binary`, `t_unary` (op atom = the Nx function), `t_select`, `t_clip`.
 //! - [`contract`] — `t_dot`.
 //! - [`order`] — `t_sort`, `t_argsort`, `t_top_k`.
 //! - [`scan`] — `t_cumulative`.
@@ -22,6 +23,7 @@ mod convert;
 mod creation;
 mod debug;
 mod decode;
+mod elementwise;
 mod errors;
 mod index;
 mod order;
