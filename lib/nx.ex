@@ -250,7 +250,7 @@ defmodule Nx do
   def to_binary(tensor, opts \\ []) do
     opts = Keyword.validate!(opts, [:limit])
     %T{data: %backend{}} = tensor = to_tensor(tensor)
-    limit = if limit = opts[:limit], do: min(size(tensor), limit), else: size(tensor)
+    limit = if limit = opts[:limit], do: Kernel.min(size(tensor), limit), else: size(tensor)
     backend.to_binary(tensor, limit)
   end
 
@@ -1398,6 +1398,1689 @@ defmodule Nx do
       out = %{tensor | type: out_type}
       impl!(tensor).unquote(name)(out, tensor, axis: axis, reverse: opts[:reverse])
     end
+  end
+
+  ## Element-wise
+
+  # Binary operations merge the input types with Nx.Type.merge/2 (numbers with
+  # Nx.Type.merge_number/2), turn numbers into scalars of that type through the default
+  # backend's constant/3 (so `Nx.add(t_u8, 1)` stays u8), and broadcast shapes and names with
+  # Nx.Shape.binary_broadcast/4. The backend gets the output template and both tensors.
+
+  @doc """
+  Adds two tensors element by element.
+
+  Numbers are accepted on either side. Shapes broadcast from the last
+  axis (each pair of dimensions must be equal or one of them 1) and axis
+  names merge (a name wins over `nil`; two different names raise).
+
+  The result type merges both input types (see `Nx.Type.merge/2`):
+  integers grow only as needed when a number is given, integers and
+  floats give floats, and signed with unsigned integers give a signed
+  type large enough for both. Integer results wrap around on overflow.
+
+  ## Examples
+
+      iex> Nx.add(Nx.tensor([1, 2, 3]), Nx.tensor([10, 20, 30]))
+      #Nx.Tensor<
+        s32[3]
+        [11, 22, 33]
+      >
+
+      iex> Nx.add(Nx.tensor([[1], [2]], names: [:rows, nil]), Nx.tensor([10, 20], names: [:cols]))
+      #Nx.Tensor<
+        s32[rows: 2][cols: 2]
+        [
+          [11, 21],
+          [12, 22]
+        ]
+      >
+
+  Numbers keep the tensor's type when it can hold them:
+
+      iex> Nx.add(Nx.tensor([250, 251], type: :u8), 5)
+      #Nx.Tensor<
+        u8[2]
+        [255, 0]
+      >
+
+      iex> Nx.add(Nx.tensor([0, 1], type: :u8), -1)
+      #Nx.Tensor<
+        s16[2]
+        [-1, 0]
+      >
+
+      iex> Nx.add(Nx.tensor([1, 2]), 0.5)
+      #Nx.Tensor<
+        f32[2]
+        [1.5, 2.5]
+      >
+
+  Tensors of different types are promoted:
+
+      iex> Nx.add(Nx.tensor([-1], type: :s8), Nx.tensor([200], type: :u8))
+      #Nx.Tensor<
+        s16[1]
+        [199]
+      >
+
+  ## Error cases
+
+      iex> Nx.add(Nx.tensor([1, 2, 3]), Nx.tensor([1, 2]))
+      ** (ArgumentError) cannot broadcast tensor of dimensions {3} to {2}
+
+      iex> Nx.add(Nx.tensor([1], names: [:x]), Nx.tensor([1], names: [:y]))
+      ** (ArgumentError) cannot merge name :x on axis 0 with name :y on axis 0
+  """
+  @spec add(t, t) :: Nx.Tensor.t()
+  def add(
+        %T{type: type, shape: shape, names: names, vectorized_axes: [], data: %backend{}} = left,
+        %T{type: type, shape: shape, names: names, vectorized_axes: [], data: %backend{}} = right
+      ),
+      do: backend.add(left, left, right)
+
+  def add(left, right), do: element_wise(:add, left, right, binary_type(left, right))
+
+  @doc """
+  Subtracts `right` from `left` element by element.
+
+  Types and shapes combine as in `add/2`.
+
+  ## Examples
+
+      iex> Nx.subtract(Nx.tensor([10, 20, 30]), 1)
+      #Nx.Tensor<
+        s32[3]
+        [9, 19, 29]
+      >
+
+      iex> Nx.subtract(Nx.tensor([0, 1], type: :u8), Nx.tensor(2, type: :u8))
+      #Nx.Tensor<
+        u8[2]
+        [254, 255]
+      >
+
+      iex> Nx.subtract(1.5, Nx.tensor([[1, 2]], names: [nil, :y]))
+      #Nx.Tensor<
+        f32[1][y: 2]
+        [
+          [0.5, -0.5]
+        ]
+      >
+  """
+  @spec subtract(t, t) :: Nx.Tensor.t()
+  def subtract(
+        %T{type: type, shape: shape, names: names, vectorized_axes: [], data: %backend{}} = left,
+        %T{type: type, shape: shape, names: names, vectorized_axes: [], data: %backend{}} = right
+      ),
+      do: backend.subtract(left, left, right)
+
+  def subtract(left, right), do: element_wise(:subtract, left, right, binary_type(left, right))
+
+  @doc """
+  Multiplies two tensors element by element.
+
+  Types and shapes combine as in `add/2`; integer products wrap around.
+
+  ## Examples
+
+      iex> Nx.multiply(Nx.tensor([[1, 2], [3, 4]]), Nx.tensor([10, 100]))
+      #Nx.Tensor<
+        s32[2][2]
+        [
+          [10, 200],
+          [30, 400]
+        ]
+      >
+
+      iex> Nx.multiply(Nx.tensor([16, 17], type: :u8), 16)
+      #Nx.Tensor<
+        u8[2]
+        [0, 16]
+      >
+
+      iex> Nx.multiply(Nx.tensor([Complex.new(0, 1)]), Complex.new(0, 1))
+      #Nx.Tensor<
+        c64[1]
+        [-1.0+0.0i]
+      >
+  """
+  @spec multiply(t, t) :: Nx.Tensor.t()
+  def multiply(
+        %T{type: type, shape: shape, names: names, vectorized_axes: [], data: %backend{}} = left,
+        %T{type: type, shape: shape, names: names, vectorized_axes: [], data: %backend{}} = right
+      ),
+      do: backend.multiply(left, left, right)
+
+  def multiply(left, right), do: element_wise(:multiply, left, right, binary_type(left, right))
+
+  @doc """
+  Raises `left` to the power `right`, element by element.
+
+  Types and shapes combine as in `add/2`. Integer powers wrap around like
+  repeated multiplication; an integer raised to a negative integer power
+  gives the integer part of the exact result (`1` for a base of 1, `1` or
+  `-1` for a base of -1, and `0` otherwise).
+
+  ## Examples
+
+      iex> Nx.pow(Nx.tensor([1, 2, 3]), 2)
+      #Nx.Tensor<
+        s32[3]
+        [1, 4, 9]
+      >
+
+      iex> Nx.pow(2, Nx.tensor([0.5, -1.0]))
+      #Nx.Tensor<
+        f32[2]
+        [1.4142135, 0.5]
+      >
+
+      iex> Nx.pow(Nx.tensor([2, -1, 1]), -1)
+      #Nx.Tensor<
+        s32[3]
+        [0, -1, 1]
+      >
+  """
+  @spec pow(t, t) :: Nx.Tensor.t()
+  def pow(
+        %T{type: type, shape: shape, names: names, vectorized_axes: [], data: %backend{}} = left,
+        %T{type: type, shape: shape, names: names, vectorized_axes: [], data: %backend{}} = right
+      ),
+      do: backend.pow(left, left, right)
+
+  def pow(left, right), do: element_wise(:pow, left, right, binary_type(left, right))
+
+  @doc """
+  The remainder of dividing `left` by `right`, element by element.
+
+  The remainder has the sign of the dividend (`left`), as Elixir's
+  `rem/2`. For integers, the remainder of a division by zero is the
+  dividend itself; for floats it is NaN. Complex numbers are not
+  supported.
+
+  ## Examples
+
+      iex> Nx.remainder(Nx.tensor([7, -7, 7, -7]), Nx.tensor([3, 3, -3, -3]))
+      #Nx.Tensor<
+        s32[4]
+        [1, -1, 1, -1]
+      >
+
+      iex> Nx.remainder(Nx.tensor([5.5, -5.5]), 2)
+      #Nx.Tensor<
+        f32[2]
+        [1.5, -1.5]
+      >
+
+      iex> Nx.remainder(Nx.tensor([7, 8]), 0)
+      #Nx.Tensor<
+        s32[2]
+        [7, 8]
+      >
+
+  ## Error cases
+
+      iex> Nx.remainder(Nx.tensor([Complex.new(1, 1)]), 2)
+      ** (ArgumentError) Nx.remainder/2 does not support complex inputs
+  """
+  @spec remainder(t, t) :: Nx.Tensor.t()
+  def remainder(left, right) do
+    type = left |> binary_type(right) |> complex_not_supported!(:remainder, 2)
+    element_wise(:remainder, left, right, type)
+  end
+
+  @doc """
+  Divides `left` by `right`, element by element.
+
+  The result is always a floating-point (or complex) tensor: integer
+  inputs are converted to f32 first (see `Nx.Type.to_floating/1`), so
+  dividing by zero gives infinities or NaN rather than an error.
+
+  ## Examples
+
+      iex> Nx.divide(Nx.tensor([1, 2, 3]), 2)
+      #Nx.Tensor<
+        f32[3]
+        [0.5, 1.0, 1.5]
+      >
+
+      iex> Nx.divide(Nx.tensor([1.0, -1.0, 0.0], type: :f64), 0)
+      #Nx.Tensor<
+        f64[3]
+        [Inf, -Inf, NaN]
+      >
+
+      iex> Nx.divide(Nx.tensor([3], type: :bf16), Nx.tensor([[1], [2]], names: [:x, nil]))
+      #Nx.Tensor<
+        bf16[x: 2][1]
+        [
+          [3.0],
+          [1.5]
+        ]
+      >
+  """
+  @spec divide(t, t) :: Nx.Tensor.t()
+  def divide(
+        %T{type: type, shape: shape, names: names, vectorized_axes: [], data: %backend{}} = left,
+        %T{type: type, shape: shape, names: names, vectorized_axes: [], data: %backend{}} = right
+      )
+      when elem(type, 0) in [:f, :bf, :c, :f8_e4m3fn],
+      do: backend.divide(left, left, right)
+
+  def divide(left, right) do
+    element_wise(:divide, left, right, Nx.Type.to_floating(binary_type(left, right)))
+  end
+
+  @doc """
+  Integer division of `left` by `right`, truncated toward zero (as
+  Elixir's `div/2`), element by element.
+
+  Both inputs must be integers. Dividing by zero does not raise: the
+  result is -1, which for unsigned types is the type's maximum value
+  (as XLA defines it). The smallest signed value divided by -1 wraps
+  around to itself.
+
+  ## Examples
+
+      iex> Nx.quotient(Nx.tensor([7, -7, 7, -7]), Nx.tensor([2, 2, -2, -2]))
+      #Nx.Tensor<
+        s32[4]
+        [3, -3, -3, 3]
+      >
+
+      iex> Nx.quotient(Nx.tensor([10, 10], type: :u8), Nx.tensor([3, 0], type: :u8))
+      #Nx.Tensor<
+        u8[2]
+        [3, 255]
+      >
+
+      iex> Nx.quotient(Nx.tensor(18_446_744_073_709_551_615, type: :u64), 2)
+      #Nx.Tensor<
+        u64
+        9223372036854775807
+      >
+
+  ## Error cases
+
+      iex> Nx.quotient(Nx.tensor([1.0, 2.0]), 2)
+      ** (ArgumentError) quotient expects integer tensors as inputs and outputs an integer tensor, got: {:f, 32}
+  """
+  @spec quotient(t, t) :: Nx.Tensor.t()
+  def quotient(left, right) do
+    type = left |> binary_type(right) |> integer_type!("quotient expects")
+    element_wise(:quotient, left, right, type)
+  end
+
+  @doc """
+  The angle of the point `(right, left)` from the positive x axis, in
+  radians between -π and π: the arc tangent of `left / right` that takes
+  the signs of both into account.
+
+  The result is floating-point, as in `divide/2`.
+
+  ## Examples
+
+      iex> Nx.atan2(Nx.tensor([1, 1, -1]), Nx.tensor([1, -1, -1]))
+      #Nx.Tensor<
+        f32[3]
+        [0.7853982, 2.3561945, -2.3561945]
+      >
+
+      iex> Nx.atan2(Nx.tensor([0.0, -0.0], type: :f64), -1)
+      #Nx.Tensor<
+        f64[2]
+        [3.141592653589793, -3.141592653589793]
+      >
+  """
+  @spec atan2(t, t) :: Nx.Tensor.t()
+  def atan2(left, right) do
+    element_wise(:atan2, left, right, Nx.Type.to_floating(binary_type(left, right)))
+  end
+
+  @doc """
+  The larger of each pair of elements.
+
+  Types and shapes combine as in `add/2`. NaN wins over any number.
+  Complex numbers are not supported.
+
+  ## Examples
+
+      iex> Nx.max(Nx.tensor([1, 5, 3]), Nx.tensor([4, 2, 6]))
+      #Nx.Tensor<
+        s32[3]
+        [4, 5, 6]
+      >
+
+      iex> Nx.max(Nx.tensor([-1.5, :nan]), 0)
+      #Nx.Tensor<
+        f32[2]
+        [0.0, NaN]
+      >
+
+  ## Error cases
+
+      iex> Nx.max(Nx.tensor([Complex.new(1, 1)]), 0)
+      ** (ArgumentError) Nx.max/2 does not support complex inputs
+  """
+  @spec max(t, t) :: Nx.Tensor.t()
+  def max(
+        %T{type: type, shape: shape, names: names, vectorized_axes: [], data: %backend{}} = left,
+        %T{type: type, shape: shape, names: names, vectorized_axes: [], data: %backend{}} = right
+      )
+      when elem(type, 0) != :c,
+      do: backend.max(left, left, right)
+
+  def max(left, right) do
+    type = left |> binary_type(right) |> complex_not_supported!(:max, 2)
+    element_wise(:max, left, right, type)
+  end
+
+  @doc """
+  The smaller of each pair of elements.
+
+  Types and shapes combine as in `add/2`. NaN wins over any number.
+  Complex numbers are not supported.
+
+  ## Examples
+
+      iex> Nx.min(Nx.tensor([[1, 5]], names: [nil, :y]), Nx.tensor([[3], [0]], names: [:x, nil]))
+      #Nx.Tensor<
+        s32[x: 2][y: 2]
+        [
+          [1, 3],
+          [0, 0]
+        ]
+      >
+
+      iex> Nx.min(Nx.tensor([200, 100], type: :u8), Nx.tensor(-1, type: :s8))
+      #Nx.Tensor<
+        s16[2]
+        [-1, -1]
+      >
+  """
+  @spec min(t, t) :: Nx.Tensor.t()
+  def min(
+        %T{type: type, shape: shape, names: names, vectorized_axes: [], data: %backend{}} = left,
+        %T{type: type, shape: shape, names: names, vectorized_axes: [], data: %backend{}} = right
+      )
+      when elem(type, 0) != :c,
+      do: backend.min(left, left, right)
+
+  def min(left, right) do
+    type = left |> binary_type(right) |> complex_not_supported!(:min, 2)
+    element_wise(:min, left, right, type)
+  end
+
+  @doc """
+  Bitwise AND of each pair of integers.
+
+  Both inputs must be integers; types and shapes combine as in `add/2`.
+
+  ## Examples
+
+      iex> Nx.bitwise_and(Nx.tensor([12, -1, 5]), 10)
+      #Nx.Tensor<
+        s32[3]
+        [8, 10, 0]
+      >
+
+  ## Error cases
+
+      iex> Nx.bitwise_and(Nx.tensor([1, 2]), 1.0)
+      ** (ArgumentError) bitwise operators expect integer tensors as inputs and outputs an integer tensor, got: {:f, 32}
+  """
+  @spec bitwise_and(t, t) :: Nx.Tensor.t()
+  def bitwise_and(left, right),
+    do: element_wise(:bitwise_and, left, right, bitwise_type!(binary_type(left, right)))
+
+  @doc """
+  Bitwise OR of each pair of integers.
+
+  Both inputs must be integers; types and shapes combine as in `add/2`.
+
+  ## Examples
+
+      iex> Nx.bitwise_or(Nx.tensor([12, 0, 5], type: :u8), Nx.tensor([3, 0, 2], type: :u8))
+      #Nx.Tensor<
+        u8[3]
+        [15, 0, 7]
+      >
+
+  ## Error cases
+
+      iex> Nx.bitwise_or(Nx.tensor([1.0]), 1)
+      ** (ArgumentError) bitwise operators expect integer tensors as inputs and outputs an integer tensor, got: {:f, 32}
+  """
+  @spec bitwise_or(t, t) :: Nx.Tensor.t()
+  def bitwise_or(left, right),
+    do: element_wise(:bitwise_or, left, right, bitwise_type!(binary_type(left, right)))
+
+  @doc """
+  Bitwise exclusive OR of each pair of integers.
+
+  Both inputs must be integers; types and shapes combine as in `add/2`.
+
+  ## Examples
+
+      iex> Nx.bitwise_xor(Nx.tensor([12, -1, 5]), 10)
+      #Nx.Tensor<
+        s32[3]
+        [6, -11, 15]
+      >
+  """
+  @spec bitwise_xor(t, t) :: Nx.Tensor.t()
+  def bitwise_xor(left, right),
+    do: element_wise(:bitwise_xor, left, right, bitwise_type!(binary_type(left, right)))
+
+  @doc """
+  Shifts the bits of `left` to the left by `right` positions.
+
+  Both inputs must be integers. Bits shifted past the type's width are
+  lost, and shifting by the width or more (or by a negative amount)
+  gives 0.
+
+  ## Examples
+
+      iex> Nx.left_shift(Nx.tensor([1, 1, -3]), Nx.tensor([0, 4, 2]))
+      #Nx.Tensor<
+        s32[3]
+        [1, 16, -12]
+      >
+
+      iex> Nx.left_shift(Nx.tensor([1, 255], type: :u8), 7)
+      #Nx.Tensor<
+        u8[2]
+        [128, 128]
+      >
+  """
+  @spec left_shift(t, t) :: Nx.Tensor.t()
+  def left_shift(left, right),
+    do: element_wise(:left_shift, left, right, bitwise_type!(binary_type(left, right)))
+
+  @doc """
+  Shifts the bits of `left` to the right by `right` positions.
+
+  Both inputs must be integers. Signed integers shift arithmetically
+  (keeping their sign), unsigned integers logically (filling with
+  zeros). Shifting by the width or more (or by a negative amount) gives
+  0, or -1 for negative signed values.
+
+  ## Examples
+
+      iex> Nx.right_shift(Nx.tensor([16, -16, -1]), 2)
+      #Nx.Tensor<
+        s32[3]
+        [4, -4, -1]
+      >
+
+      iex> Nx.right_shift(Nx.tensor([128, 255], type: :u8), Nx.tensor([7, 4], type: :u8))
+      #Nx.Tensor<
+        u8[2]
+        [1, 15]
+      >
+  """
+  @spec right_shift(t, t) :: Nx.Tensor.t()
+  def right_shift(left, right),
+    do: element_wise(:right_shift, left, right, bitwise_type!(binary_type(left, right)))
+
+  @doc """
+  Compares each pair of elements for equality: 1 where they are equal,
+  0 elsewhere, as `u8`.
+
+  Shapes broadcast as in `add/2`. Values compare in their merged type
+  (`Nx.Type.merge/2`), except that integers of any two types compare by
+  value. NaN equals nothing, not even NaN.
+
+  ## Examples
+
+      iex> Nx.equal(Nx.tensor([1, 2, 3]), Nx.tensor([1, 0, 3]))
+      #Nx.Tensor<
+        u8[3]
+        [1, 0, 1]
+      >
+
+      iex> Nx.equal(Nx.tensor([1.0, :nan], names: [:x]), Nx.tensor([1, 0]))
+      #Nx.Tensor<
+        u8[x: 2]
+        [1, 0]
+      >
+  """
+  @spec equal(t, t) :: Nx.Tensor.t()
+  def equal(left, right), do: comparison(:equal, left, right)
+
+  @doc """
+  Compares each pair of elements for inequality: 1 where they differ, 0
+  elsewhere, as `u8`. NaN differs from everything.
+
+  ## Examples
+
+      iex> Nx.not_equal(Nx.tensor([[1, 2], [3, 4]]), 2)
+      #Nx.Tensor<
+        u8[2][2]
+        [
+          [1, 0],
+          [1, 1]
+        ]
+      >
+  """
+  @spec not_equal(t, t) :: Nx.Tensor.t()
+  def not_equal(left, right), do: comparison(:not_equal, left, right)
+
+  @doc """
+  1 where `left` is greater than `right`, 0 elsewhere, as `u8`.
+
+  Comparisons with NaN are false. Complex numbers are not supported.
+  Integers of different types compare by value:
+
+  ## Examples
+
+      iex> Nx.greater(Nx.tensor([200], type: :u8), Nx.tensor([-1], type: :s8))
+      #Nx.Tensor<
+        u8[1]
+        [1]
+      >
+
+      iex> Nx.greater(Nx.tensor([1.0, 2.0, :nan]), 1.5)
+      #Nx.Tensor<
+        u8[3]
+        [0, 1, 0]
+      >
+
+  ## Error cases
+
+      iex> Nx.greater(Nx.tensor([Complex.new(1, 1)]), 0)
+      ** (ArgumentError) Nx.greater/2 does not support complex inputs
+  """
+  @spec greater(t, t) :: Nx.Tensor.t()
+  def greater(left, right), do: ordered_comparison(:greater, left, right)
+
+  @doc """
+  1 where `left` is less than `right`, 0 elsewhere, as `u8`.
+
+  Comparisons with NaN are false. Complex numbers are not supported.
+
+  ## Examples
+
+      iex> Nx.less(Nx.tensor([1, 2, 3], names: [:x]), 2)
+      #Nx.Tensor<
+        u8[x: 3]
+        [1, 0, 0]
+      >
+
+      iex> Nx.less(Nx.tensor(18_446_744_073_709_551_615, type: :u64), Nx.tensor(-1, type: :s64))
+      #Nx.Tensor<
+        u8
+        0
+      >
+  """
+  @spec less(t, t) :: Nx.Tensor.t()
+  def less(left, right), do: ordered_comparison(:less, left, right)
+
+  @doc """
+  1 where `left` is greater than or equal to `right`, 0 elsewhere, as
+  `u8`.
+
+  Comparisons with NaN are false. Complex numbers are not supported.
+
+  ## Examples
+
+      iex> Nx.greater_equal(Nx.tensor([1, 2, 3]), Nx.tensor([[2], [3]]))
+      #Nx.Tensor<
+        u8[2][3]
+        [
+          [0, 1, 1],
+          [0, 0, 1]
+        ]
+      >
+  """
+  @spec greater_equal(t, t) :: Nx.Tensor.t()
+  def greater_equal(left, right), do: ordered_comparison(:greater_equal, left, right)
+
+  @doc """
+  1 where `left` is less than or equal to `right`, 0 elsewhere, as `u8`.
+
+  Comparisons with NaN are false. Complex numbers are not supported.
+
+  ## Examples
+
+      iex> Nx.less_equal(Nx.tensor([0.5, 1.0, 1.5]), 1)
+      #Nx.Tensor<
+        u8[3]
+        [1, 1, 0]
+      >
+  """
+  @spec less_equal(t, t) :: Nx.Tensor.t()
+  def less_equal(left, right), do: ordered_comparison(:less_equal, left, right)
+
+  @doc """
+  Logical AND: 1 where both elements are non-zero, 0 elsewhere, as `u8`.
+
+  Any non-zero value (including NaN) counts as true. Shapes broadcast as
+  in `add/2`; the types of the inputs do not need to match.
+
+  ## Examples
+
+      iex> Nx.logical_and(Nx.tensor([0, 1, 2, 3]), Nx.tensor([0.0, 0.0, 0.5, -1.0]))
+      #Nx.Tensor<
+        u8[4]
+        [0, 0, 1, 1]
+      >
+  """
+  @spec logical_and(t, t) :: Nx.Tensor.t()
+  def logical_and(left, right), do: predicate(:logical_and, left, right)
+
+  @doc """
+  Logical OR: 1 where either element is non-zero, 0 elsewhere, as `u8`.
+
+  ## Examples
+
+      iex> Nx.logical_or(Nx.tensor([[0, 1], [0, 0]], names: [:x, :y]), 0)
+      #Nx.Tensor<
+        u8[x: 2][y: 2]
+        [
+          [0, 1],
+          [0, 0]
+        ]
+      >
+  """
+  @spec logical_or(t, t) :: Nx.Tensor.t()
+  def logical_or(left, right), do: predicate(:logical_or, left, right)
+
+  @doc """
+  Logical exclusive OR: 1 where exactly one of the elements is non-zero,
+  0 elsewhere, as `u8`.
+
+  ## Examples
+
+      iex> Nx.logical_xor(Nx.tensor([0, 0, 7, 7]), Nx.tensor([0, -1, 0, -1]))
+      #Nx.Tensor<
+        u8[4]
+        [0, 1, 1, 0]
+      >
+  """
+  @spec logical_xor(t, t) :: Nx.Tensor.t()
+  def logical_xor(left, right), do: predicate(:logical_xor, left, right)
+
+  @doc """
+  Logical NOT: 1 where the element is zero, 0 elsewhere, as `u8`.
+
+  ## Examples
+
+      iex> Nx.logical_not(Nx.tensor([0, 3, -1]))
+      #Nx.Tensor<
+        u8[3]
+        [1, 0, 0]
+      >
+
+      iex> Nx.logical_not(Nx.tensor([0.0, :nan], names: [:x]))
+      #Nx.Tensor<
+        u8[x: 2]
+        [1, 0]
+      >
+  """
+  @spec logical_not(t) :: Nx.Tensor.t()
+  def logical_not(tensor) do
+    %T{data: %backend{}} = tensor = to_tensor(tensor)
+
+    if function_exported?(backend, :logical_not, 2) do
+      unary(:logical_not, tensor, fn _ -> {:u, 8} end)
+    else
+      equal(tensor, 0)
+    end
+  end
+
+  @doc """
+  Picks elements from `on_true` where `pred` is non-zero and from
+  `on_false` elsewhere.
+
+  The result type merges the types of `on_true` and `on_false` (as in
+  `add/2`). When `pred` is a scalar, the result has the broadcast shape
+  of `on_true` and `on_false`; otherwise it has the shape and names of
+  `pred`, and both branches must broadcast to it.
+
+  ## Examples
+
+      iex> Nx.select(Nx.tensor([1, 0, 2]), Nx.tensor([1, 2, 3]), 0)
+      #Nx.Tensor<
+        s32[3]
+        [1, 0, 3]
+      >
+
+      iex> pred = Nx.tensor([[1, 0], [0, 1]], names: [:x, :y])
+      iex> Nx.select(pred, 1.5, Nx.tensor([10, 20]))
+      #Nx.Tensor<
+        f32[x: 2][y: 2]
+        [
+          [1.5, 20.0],
+          [10.0, 1.5]
+        ]
+      >
+
+      iex> Nx.select(0, Nx.tensor([1, 2]), Nx.tensor([[3], [4]]))
+      #Nx.Tensor<
+        s32[2][2]
+        [
+          [3, 3],
+          [4, 4]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.select(Nx.tensor([1, 0]), Nx.tensor([1, 2, 3]), 0)
+      ** (ArgumentError) cannot broadcast tensor of dimensions {3} to {2} with axes [0]
+  """
+  @spec select(t, t, t) :: Nx.Tensor.t()
+  def select(pred, on_true, on_false) do
+    %T{shape: pred_shape, names: pred_names} = pred = operand(pred, nil, :select)
+    type = binary_type(on_true, on_false)
+    on_true = operand(on_true, type, :select)
+    on_false = operand(on_false, type, :select)
+
+    {shape, names} =
+      if pred_shape == {} do
+        broadcast_names(on_true.shape, on_true.names, on_false.shape, on_false.names)
+      else
+        {pred_shape, pred_names}
+      end
+
+    for %T{shape: branch_shape} <- [on_true, on_false] do
+      Nx.Shape.broadcast!(branch_shape, shape, Nx.Shape.broadcast_axes(branch_shape, shape))
+    end
+
+    out = %{pred | type: type, shape: shape, names: names}
+    backend = impl!(on_true, on_false)
+    backend = if backend == impl!(pred), do: backend, else: impl!(pred, on_true)
+    backend.select(out, pred, on_true, on_false)
+  end
+
+  @doc """
+  Limits every element to the closed interval `[min, max]`: the result is
+  `min(max(tensor, min), max)`.
+
+  `min` and `max` are numbers or scalar tensors. The result type merges
+  the types of all three (as in `add/2`); complex numbers are not
+  supported.
+
+  ## Examples
+
+      iex> Nx.clip(Nx.tensor([[-2, 0], [5, 9]], names: [:x, :y]), 0, 5)
+      #Nx.Tensor<
+        s32[x: 2][y: 2]
+        [
+          [0, 0],
+          [5, 5]
+        ]
+      >
+
+      iex> Nx.clip(Nx.tensor([1, 2, 3]), 1.5, Nx.tensor(2.5, type: :f64))
+      #Nx.Tensor<
+        f64[3]
+        [1.5, 2.0, 2.5]
+      >
+
+  ## Error cases
+
+      iex> Nx.clip(Nx.tensor([1, 2, 3]), Nx.tensor([0, 1]), 2)
+      ** (ArgumentError) min value must be a scalar shape, got: {2}
+  """
+  @spec clip(t, t, t) :: Nx.Tensor.t()
+  def clip(tensor, min, max) do
+    %T{type: type} = tensor = operand(tensor, nil, :clip)
+    %T{type: min_type, shape: min_shape} = min = operand(min, nil, :clip)
+    %T{type: max_type, shape: max_shape} = max = operand(max, nil, :clip)
+
+    if min_shape != {} do
+      raise ArgumentError, "min value must be a scalar shape, got: #{inspect(min_shape)}"
+    end
+
+    if max_shape != {} do
+      raise ArgumentError, "max value must be a scalar shape, got: #{inspect(max_shape)}"
+    end
+
+    type =
+      type
+      |> Nx.Type.merge(Nx.Type.merge(min_type, max_type))
+      |> complex_not_supported!(:clip, 3)
+
+    impl!(tensor).clip(%{tensor | type: type}, tensor, min, max)
+  end
+
+  ## Element-wise unary functions
+
+  @doc """
+  The exponential `e ** x` of each element.
+
+  Integer tensors are converted to f32 first (see
+  `Nx.Type.to_floating/1`); floating-point and complex tensors keep their
+  type.
+
+  ## Examples
+
+      iex> Nx.exp(Nx.tensor([0.0, 1.0, -1.0], type: :f64))
+      #Nx.Tensor<
+        f64[3]
+        [1.0, 2.718281828459045, 0.36787944117144233]
+      >
+
+      iex> Nx.exp(Nx.tensor([0, 2], names: [:x]))
+      #Nx.Tensor<
+        f32[x: 2]
+        [1.0, 7.389056]
+      >
+  """
+  @spec exp(t) :: Nx.Tensor.t()
+  def exp(tensor), do: unary(:exp, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  `exp(x) - 1` of each element, accurate for `x` close to zero.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.expm1(Nx.tensor([1.0e-10, 1.0], type: :f64))
+      #Nx.Tensor<
+        f64[2]
+        [1.00000000005e-10, 1.7182818284590453]
+      >
+  """
+  @spec expm1(t) :: Nx.Tensor.t()
+  def expm1(tensor), do: unary(:expm1, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The natural logarithm of each element. Zero gives `-Inf` and negative
+  reals give NaN.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.log(Nx.tensor([1.0, 10.0, 0.0, -1.0], type: :f64))
+      #Nx.Tensor<
+        f64[4]
+        [0.0, 2.302585092994046, -Inf, NaN]
+      >
+  """
+  @spec log(t) :: Nx.Tensor.t()
+  def log(tensor), do: unary(:log, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  `log(1 + x)` of each element, accurate for `x` close to zero.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.log1p(Nx.tensor([1.0e-10, 1.0], type: :f64))
+      #Nx.Tensor<
+        f64[2]
+        [9.999999999500001e-11, 0.6931471805599453]
+      >
+  """
+  @spec log1p(t) :: Nx.Tensor.t()
+  def log1p(tensor), do: unary(:log1p, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The logistic sigmoid `1 / (1 + exp(-x))` of each element.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.sigmoid(Nx.tensor([0, 2, -2]))
+      #Nx.Tensor<
+        f32[3]
+        [0.5, 0.880797, 0.11920292]
+      >
+  """
+  @spec sigmoid(t) :: Nx.Tensor.t()
+  def sigmoid(tensor), do: unary(:sigmoid, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The cosine of each element (in radians).
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.cos(Nx.tensor([0.0, 3.141592653589793], type: :f64))
+      #Nx.Tensor<
+        f64[2]
+        [1.0, -1.0]
+      >
+  """
+  @spec cos(t) :: Nx.Tensor.t()
+  def cos(tensor), do: unary(:cos, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The sine of each element (in radians).
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.sin(Nx.tensor([0.0, 1.5707963267948966], type: :f64))
+      #Nx.Tensor<
+        f64[2]
+        [0.0, 1.0]
+      >
+  """
+  @spec sin(t) :: Nx.Tensor.t()
+  def sin(tensor), do: unary(:sin, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The tangent of each element (in radians).
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.tan(Nx.tensor([0.0, 0.7853981633974483], type: :f64))
+      #Nx.Tensor<
+        f64[2]
+        [0.0, 0.9999999999999999]
+      >
+  """
+  @spec tan(t) :: Nx.Tensor.t()
+  def tan(tensor), do: unary(:tan, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The hyperbolic cosine of each element.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.cosh(Nx.tensor([0.0, 1.0], type: :f64))
+      #Nx.Tensor<
+        f64[2]
+        [1.0, 1.5430806348152437]
+      >
+  """
+  @spec cosh(t) :: Nx.Tensor.t()
+  def cosh(tensor), do: unary(:cosh, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The hyperbolic sine of each element.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.sinh(Nx.tensor([0.0, 1.0], type: :f64))
+      #Nx.Tensor<
+        f64[2]
+        [0.0, 1.1752011936438014]
+      >
+  """
+  @spec sinh(t) :: Nx.Tensor.t()
+  def sinh(tensor), do: unary(:sinh, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The hyperbolic tangent of each element.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.tanh(Nx.tensor([0.0, 1.0, -20.0], type: :f64))
+      #Nx.Tensor<
+        f64[3]
+        [0.0, 0.7615941559557649, -1.0]
+      >
+  """
+  @spec tanh(t) :: Nx.Tensor.t()
+  def tanh(tensor), do: unary(:tanh, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The arc cosine of each element, in radians between 0 and π. Reals
+  outside `[-1, 1]` give NaN.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.acos(Nx.tensor([1.0, 0.0, -1.0, 2.0], type: :f64))
+      #Nx.Tensor<
+        f64[4]
+        [0.0, 1.5707963267948966, 3.141592653589793, NaN]
+      >
+  """
+  @spec acos(t) :: Nx.Tensor.t()
+  def acos(tensor), do: unary(:acos, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The arc sine of each element, in radians between -π/2 and π/2. Reals
+  outside `[-1, 1]` give NaN.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.asin(Nx.tensor([0.0, 1.0, 0.5], type: :f64))
+      #Nx.Tensor<
+        f64[3]
+        [0.0, 1.5707963267948966, 0.5235987755982989]
+      >
+  """
+  @spec asin(t) :: Nx.Tensor.t()
+  def asin(tensor), do: unary(:asin, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The arc tangent of each element, in radians between -π/2 and π/2.
+
+  Types as in `exp/1`. See `atan2/2` for the angle of a point.
+
+  ## Examples
+
+      iex> Nx.atan(Nx.tensor([0.0, 1.0, :infinity], type: :f64))
+      #Nx.Tensor<
+        f64[3]
+        [0.0, 0.7853981633974483, 1.5707963267948966]
+      >
+  """
+  @spec atan(t) :: Nx.Tensor.t()
+  def atan(tensor), do: unary(:atan, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The inverse hyperbolic cosine of each element. Reals below 1 give NaN.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.acosh(Nx.tensor([1.0, 2.0], type: :f64))
+      #Nx.Tensor<
+        f64[2]
+        [0.0, 1.3169578969248166]
+      >
+  """
+  @spec acosh(t) :: Nx.Tensor.t()
+  def acosh(tensor), do: unary(:acosh, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The inverse hyperbolic sine of each element.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.asinh(Nx.tensor([0.0, 1.0], type: :f64))
+      #Nx.Tensor<
+        f64[2]
+        [0.0, 0.881373587019543]
+      >
+  """
+  @spec asinh(t) :: Nx.Tensor.t()
+  def asinh(tensor), do: unary(:asinh, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The inverse hyperbolic tangent of each element. ±1 give ±Inf and reals
+  outside `[-1, 1]` give NaN.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.atanh(Nx.tensor([0.0, 0.5, 1.0], type: :f64))
+      #Nx.Tensor<
+        f64[3]
+        [0.0, 0.5493061443340548, Inf]
+      >
+  """
+  @spec atanh(t) :: Nx.Tensor.t()
+  def atanh(tensor), do: unary(:atanh, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The square root of each element. Negative reals give NaN; complex
+  tensors give the principal root.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.sqrt(Nx.tensor([4, 2, -1]))
+      #Nx.Tensor<
+        f32[3]
+        [2.0, 1.4142135, NaN]
+      >
+
+      iex> Nx.sqrt(Nx.tensor([Complex.new(-4, 0)]))
+      #Nx.Tensor<
+        c64[1]
+        [0.0+2.0i]
+      >
+  """
+  @spec sqrt(t) :: Nx.Tensor.t()
+  def sqrt(tensor), do: unary(:sqrt, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The reciprocal of the square root, `1 / sqrt(x)`, of each element.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.rsqrt(Nx.tensor([4.0, 0.0, 0.25]))
+      #Nx.Tensor<
+        f32[3]
+        [0.5, Inf, 2.0]
+      >
+  """
+  @spec rsqrt(t) :: Nx.Tensor.t()
+  def rsqrt(tensor), do: unary(:rsqrt, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The cube root of each element. Negative reals have negative (real)
+  cube roots; complex tensors give the principal root.
+
+  Types as in `exp/1`.
+
+  ## Examples
+
+      iex> Nx.cbrt(Nx.tensor([8.0, -27.0, 0.0], type: :f64))
+      #Nx.Tensor<
+        f64[3]
+        [2.0, -3.0, 0.0]
+      >
+  """
+  @spec cbrt(t) :: Nx.Tensor.t()
+  def cbrt(tensor), do: unary(:cbrt, tensor, &Nx.Type.to_floating/1)
+
+  @doc """
+  The error function `erf(x) = 2/√π ∫₀ˣ e^(-t²) dt` of each element.
+
+  Types as in `exp/1`; complex tensors are not supported.
+
+  ## Examples
+
+      iex> Nx.erf(Nx.tensor([0.0, 0.5, -3.0], type: :f64))
+      #Nx.Tensor<
+        f64[3]
+        [0.0, 0.5204998778130465, -0.9999779095030014]
+      >
+
+  ## Error cases
+
+      iex> Nx.erf(Nx.tensor([Complex.new(0, 1)]))
+      ** (ArgumentError) Nx.erf/1 does not support complex inputs
+  """
+  @spec erf(t) :: Nx.Tensor.t()
+  def erf(tensor), do: unary(:erf, tensor, &real_floating!(&1, :erf))
+
+  @doc """
+  The complementary error function `1 - erf(x)` of each element,
+  accurate where `erf(x)` is close to 1.
+
+  Types as in `erf/1`.
+
+  ## Examples
+
+      iex> Nx.erfc(Nx.tensor([0.0, 5.0], type: :f64))
+      #Nx.Tensor<
+        f64[2]
+        [1.0, 1.537459794428035e-12]
+      >
+  """
+  @spec erfc(t) :: Nx.Tensor.t()
+  def erfc(tensor), do: unary(:erfc, tensor, &real_floating!(&1, :erfc))
+
+  @doc """
+  The inverse error function of each element: the `x` with
+  `erf(x) == y`. ±1 give ±Inf and values outside `[-1, 1]` give NaN.
+
+  Types as in `erf/1`.
+
+  ## Examples
+
+      iex> Nx.erf_inv(Nx.tensor([0.0, 0.5204998778130465, 1.0], type: :f64))
+      #Nx.Tensor<
+        f64[3]
+        [0.0, 0.5, Inf]
+      >
+  """
+  @spec erf_inv(t) :: Nx.Tensor.t()
+  def erf_inv(tensor), do: unary(:erf_inv, tensor, &real_floating!(&1, :erf_inv))
+
+  @doc """
+  The absolute value of each element.
+
+  Unsigned tensors are returned as they are; the absolute value of a
+  complex number is its magnitude, a real of the matching precision.
+  The smallest signed integer has no positive counterpart and stays as
+  it is.
+
+  ## Examples
+
+      iex> Nx.abs(Nx.tensor([-2, 0, 3], type: :s8))
+      #Nx.Tensor<
+        s8[3]
+        [2, 0, 3]
+      >
+
+      iex> Nx.abs(Nx.tensor([Complex.new(3, -4)]))
+      #Nx.Tensor<
+        f32[1]
+        [5.0]
+      >
+  """
+  @spec abs(t) :: Nx.Tensor.t()
+  def abs(tensor) do
+    case to_tensor(tensor) do
+      %T{type: {:u, _}} = tensor -> tensor
+      tensor -> unary(:abs, tensor, &real_part_type/1)
+    end
+  end
+
+  @doc """
+  Flips every bit of each integer.
+
+  ## Examples
+
+      iex> Nx.bitwise_not(Nx.tensor([0, -1, 5]))
+      #Nx.Tensor<
+        s32[3]
+        [-1, 0, -6]
+      >
+
+      iex> Nx.bitwise_not(Nx.tensor([0, 15], type: :u4))
+      #Nx.Tensor<
+        u4[2]
+        [15, 0]
+      >
+
+  ## Error cases
+
+      iex> Nx.bitwise_not(Nx.tensor([1.0]))
+      ** (ArgumentError) bitwise operators expect integer tensors as inputs and outputs an integer tensor, got: {:f, 32}
+  """
+  @spec bitwise_not(t) :: Nx.Tensor.t()
+  def bitwise_not(tensor), do: unary(:bitwise_not, tensor, &bitwise_type!/1)
+
+  @doc """
+  Rounds each element up to the nearest integer, keeping the type.
+
+  Integer tensors are returned as they are; complex tensors are not
+  supported.
+
+  ## Examples
+
+      iex> Nx.ceil(Nx.tensor([-1.5, -0.5, 0.5, 1.0]))
+      #Nx.Tensor<
+        f32[4]
+        [-1.0, -0.0, 1.0, 1.0]
+      >
+  """
+  @spec ceil(t) :: Nx.Tensor.t()
+  def ceil(tensor), do: rounding(:ceil, tensor)
+
+  @doc """
+  Rounds each element down to the nearest integer, keeping the type.
+
+  Integer tensors are returned as they are; complex tensors are not
+  supported.
+
+  ## Examples
+
+      iex> Nx.floor(Nx.tensor([-1.5, -0.5, 0.5, 1.0]))
+      #Nx.Tensor<
+        f32[4]
+        [-2.0, -1.0, 0.0, 1.0]
+      >
+  """
+  @spec floor(t) :: Nx.Tensor.t()
+  def floor(tensor), do: rounding(:floor, tensor)
+
+  @doc """
+  Rounds each element to the nearest integer, halves away from zero
+  (as Elixir's `round/1`), keeping the type.
+
+  Integer tensors are returned as they are; complex tensors are not
+  supported.
+
+  ## Examples
+
+      iex> Nx.round(Nx.tensor([-1.5, -0.5, 0.4, 0.5, 2.5]))
+      #Nx.Tensor<
+        f32[5]
+        [-2.0, -1.0, 0.0, 1.0, 3.0]
+      >
+
+  ## Error cases
+
+      iex> Nx.round(Nx.tensor([Complex.new(1, 1)]))
+      ** (ArgumentError) Nx.round/1 does not support complex inputs
+  """
+  @spec round(t) :: Nx.Tensor.t()
+  def round(tensor), do: rounding(:round, tensor)
+
+  defp rounding(op, tensor) do
+    case to_tensor(tensor) do
+      %T{type: {kind, _}} = tensor when kind in [:s, :u] -> tensor
+      %T{type: {:c, _} = type} -> complex_not_supported!(type, op, 1)
+      tensor -> unary(op, tensor, & &1)
+    end
+  end
+
+  @doc """
+  The sign of each element: -1, 0 or 1 (NaN for NaN), in the tensor's
+  type. For complex numbers it is `z / abs(z)` (0 for 0).
+
+  ## Examples
+
+      iex> Nx.sign(Nx.tensor([-3, 0, 7]))
+      #Nx.Tensor<
+        s32[3]
+        [-1, 0, 1]
+      >
+
+      iex> Nx.sign(Nx.tensor([-0.5, :nan, :infinity]))
+      #Nx.Tensor<
+        f32[3]
+        [-1.0, NaN, 1.0]
+      >
+  """
+  @spec sign(t) :: Nx.Tensor.t()
+  def sign(tensor), do: unary(:sign, tensor, & &1)
+
+  @doc """
+  Negates each element, keeping the type. Unsigned integers wrap around
+  (`-x` is `2^bits - x`).
+
+  ## Examples
+
+      iex> Nx.negate(Nx.tensor([1, -2, 0]))
+      #Nx.Tensor<
+        s32[3]
+        [-1, 2, 0]
+      >
+
+      iex> Nx.negate(Nx.tensor([0, 1, 2], type: :u8))
+      #Nx.Tensor<
+        u8[3]
+        [0, 255, 254]
+      >
+  """
+  @spec negate(t) :: Nx.Tensor.t()
+  def negate(tensor), do: unary(:negate, tensor, & &1)
+
+  @doc """
+  The complex conjugate of each element: the imaginary part negated.
+
+  Real tensors become complex (see `Nx.Type.to_complex/1`).
+
+  ## Examples
+
+      iex> Nx.conjugate(Nx.tensor([Complex.new(1, 2), Complex.new(3, -4)]))
+      #Nx.Tensor<
+        c64[2]
+        [1.0-2.0i, 3.0+4.0i]
+      >
+
+      iex> Nx.conjugate(Nx.tensor([1.5], type: :f64))
+      #Nx.Tensor<
+        c128[1]
+        [1.5-0.0i]
+      >
+  """
+  @spec conjugate(t) :: Nx.Tensor.t()
+  def conjugate(tensor), do: unary(:conjugate, tensor, &Nx.Type.to_complex/1)
+
+  @doc """
+  The real part of each element.
+
+  Complex tensors give reals of the matching precision (c64 gives f32);
+  floating-point tensors are returned as they are and integer tensors
+  are converted to f32.
+
+  ## Examples
+
+      iex> Nx.real(Nx.tensor([Complex.new(1, 2), Complex.new(-3, 4)]))
+      #Nx.Tensor<
+        f32[2]
+        [1.0, -3.0]
+      >
+
+      iex> Nx.real(Nx.tensor([1, 2]))
+      #Nx.Tensor<
+        f32[2]
+        [1.0, 2.0]
+      >
+  """
+  @spec real(t) :: Nx.Tensor.t()
+  def real(tensor) do
+    case to_tensor(tensor) do
+      %T{type: {:c, _}} = tensor ->
+        unary(:real, tensor, &Nx.Type.to_real/1)
+
+      %T{type: type} = tensor ->
+        if Nx.Type.float?(type), do: tensor, else: as_type(tensor, {:f, 32})
+    end
+  end
+
+  @doc """
+  The imaginary part of each element.
+
+  Complex tensors give reals of the matching precision (c64 gives f32);
+  other tensors give zeros of their floating-point type.
+
+  ## Examples
+
+      iex> Nx.imag(Nx.tensor([Complex.new(1, 2), Complex.new(-3, 4)]))
+      #Nx.Tensor<
+        f32[2]
+        [2.0, 4.0]
+      >
+
+      iex> Nx.imag(Nx.tensor([1.5, 2.5], type: :bf16, names: [:x]))
+      #Nx.Tensor<
+        bf16[x: 2]
+        [0.0, 0.0]
+      >
+  """
+  @spec imag(t) :: Nx.Tensor.t()
+  def imag(tensor), do: unary(:imag, tensor, &Nx.Type.to_real/1)
+
+  @doc """
+  1 where the element is NaN, 0 elsewhere, as `u8`. A complex number is
+  NaN when either part is.
+
+  ## Examples
+
+      iex> Nx.is_nan(Nx.tensor([1.0, :nan, :infinity]))
+      #Nx.Tensor<
+        u8[3]
+        [0, 1, 0]
+      >
+
+      iex> Nx.is_nan(Nx.tensor([1, 2]))
+      #Nx.Tensor<
+        u8[2]
+        [0, 0]
+      >
+  """
+  @spec is_nan(t) :: Nx.Tensor.t()
+  def is_nan(tensor), do: unary(:is_nan, tensor, fn _ -> {:u, 8} end)
+
+  @doc """
+  1 where the element is infinite (positive or negative), 0 elsewhere,
+  as `u8`. A complex number is infinite when either part is.
+
+  ## Examples
+
+      iex> Nx.is_infinity(Nx.tensor([:infinity, :neg_infinity, :nan, 1.0]))
+      #Nx.Tensor<
+        u8[4]
+        [1, 1, 0, 0]
+      >
+  """
+  @spec is_infinity(t) :: Nx.Tensor.t()
+  def is_infinity(tensor), do: unary(:is_infinity, tensor, fn _ -> {:u, 8} end)
+
+  @doc """
+  The number of leading zero bits of each integer, in the tensor's
+  width and type.
+
+  ## Examples
+
+      iex> Nx.count_leading_zeros(Nx.tensor([0, 1, 255, -1]))
+      #Nx.Tensor<
+        s32[4]
+        [32, 31, 24, 0]
+      >
+
+      iex> Nx.count_leading_zeros(Nx.tensor([1, 128], type: :u8))
+      #Nx.Tensor<
+        u8[2]
+        [7, 0]
+      >
+  """
+  @spec count_leading_zeros(t) :: Nx.Tensor.t()
+  def count_leading_zeros(tensor), do: unary(:count_leading_zeros, tensor, &bitwise_type!/1)
+
+  @doc """
+  The number of set bits of each integer, in the tensor's width and
+  type.
+
+  ## Examples
+
+      iex> Nx.population_count(Nx.tensor([0, 7, 255, -1]))
+      #Nx.Tensor<
+        s32[4]
+        [0, 3, 8, 32]
+      >
+
+      iex> Nx.population_count(Nx.tensor([-1, -128], type: :s8))
+      #Nx.Tensor<
+        s8[2]
+        [8, 1]
+      >
+  """
+  @spec population_count(t) :: Nx.Tensor.t()
+  def population_count(tensor), do: unary(:population_count, tensor, &bitwise_type!/1)
+
+  # Helpers of the element-wise functions
+
+  defp element_wise(op, left, right, type) do
+    %T{shape: left_shape, names: left_names} = left = operand(left, type, op)
+    %T{shape: right_shape, names: right_names} = right = operand(right, type, op)
+    {shape, names} = broadcast_names(left_shape, left_names, right_shape, right_names)
+    apply(impl!(left, right), op, [%{left | type: type, shape: shape, names: names}, left, right])
+  end
+
+  # The common cases of Nx.Shape.binary_broadcast/4 without its general walk.
+  defp broadcast_names(shape, names, shape, names), do: {shape, names}
+  defp broadcast_names(shape, names, {}, []), do: {shape, names}
+  defp broadcast_names({}, [], shape, names), do: {shape, names}
+
+  defp broadcast_names(left_shape, left_names, right_shape, right_names),
+    do: Nx.Shape.binary_broadcast(left_shape, left_names, right_shape, right_names)
+
+  # Tensors pass through; numbers become scalars of `type` (their own type when nil).
+  defp operand(%T{vectorized_axes: []} = tensor, _type, _op), do: tensor
+
+  defp operand(%T{} = tensor, _type, op) do
+    reject_vectorized!(tensor, op)
+    tensor
+  end
+
+  defp operand(number, type, _op)
+       when is_number(number) or is_struct(number, Complex) or
+              number in [:nan, :infinity, :neg_infinity] do
+    {backend, opts} = default_backend()
+    type = type || own_type(number)
+    backend.constant(%T{type: type, shape: {}, names: []}, number, opts)
+  end
+
+  defp operand(other, _type, _op), do: to_tensor(other)
+
+  # The type both inputs of a binary operation are promoted to.
+  defp binary_type(%T{type: left}, %T{type: right}), do: Nx.Type.merge(left, right)
+  defp binary_type(%T{type: type}, number), do: merge_number!(type, number)
+  defp binary_type(number, %T{type: type}), do: merge_number!(type, number)
+
+  defp binary_type(left, right) when is_number(left) and is_number(right),
+    do: Nx.Type.infer(left + right)
+
+  defp binary_type(left, right), do: Nx.Type.merge(own_type(left), own_type(right))
+
+  defp merge_number!(type, number)
+       when is_number(number) or is_struct(number, Complex) or
+              number in [:nan, :infinity, :neg_infinity],
+       do: Nx.Type.merge_number(type, number)
+
+  defp merge_number!(_type, other), do: to_tensor(other)
+
+  # The type of an input on its own; integers beyond s32 are given s64.
+  defp own_type(%T{type: type}), do: type
+  defp own_type(number) when is_integer(number), do: Nx.Type.merge_number({:s, 32}, number)
+
+  defp own_type(number)
+       when is_number(number) or is_struct(number, Complex) or
+              number in [:nan, :infinity, :neg_infinity],
+       do: Nx.Type.infer(number)
+
+  defp own_type(other), do: to_tensor(other)
+
+  defp integer_type!(type, prefix) do
+    if Nx.Type.integer?(type) do
+      type
+    else
+      raise ArgumentError,
+            prefix <>
+              " integer tensors as inputs and outputs an integer tensor, got: #{inspect(type)}"
+    end
+  end
+
+  defp bitwise_type!(type), do: integer_type!(type, "bitwise operators expect")
+
+  defp complex_not_supported!({:c, _}, op, arity) do
+    raise ArgumentError, "Nx.#{op}/#{arity} does not support complex inputs"
+  end
+
+  defp complex_not_supported!(type, _op, _arity), do: type
+
+  defp real_floating!(type, op),
+    do: type |> Nx.Type.to_floating() |> complex_not_supported!(op, 1)
+
+  defp real_part_type({:c, _} = type), do: Nx.Type.to_real(type)
+  defp real_part_type(type), do: type
+
+  # Predicates give u8; logical operations take each input in its own type.
+  defp predicate(op, left, right) do
+    %T{shape: left_shape, names: left_names} = left = operand(left, nil, op)
+    %T{shape: right_shape, names: right_names} = right = operand(right, nil, op)
+    {shape, names} = broadcast_names(left_shape, left_names, right_shape, right_names)
+    out = %{left | type: {:u, 8}, shape: shape, names: names}
+    apply(impl!(left, right), op, [out, left, right])
+  end
+
+  # Numbers compared with tensors take the type the two would be promoted to.
+  defp comparison(
+         op,
+         %T{shape: shape, names: names, vectorized_axes: [], data: %backend{}} = left,
+         %T{shape: shape, names: names, vectorized_axes: [], data: %backend{}} = right
+       ),
+       do: apply(backend, op, [%{left | type: {:u, 8}}, left, right])
+
+  defp comparison(op, %T{} = left, %T{} = right), do: predicate(op, left, right)
+
+  defp comparison(op, left, right) do
+    type = binary_type(left, right)
+    predicate(op, operand(left, type, op), operand(right, type, op))
+  end
+
+  defp ordered_comparison(op, left, right) do
+    complex_not_supported!(own_type(left), op, 2)
+    complex_not_supported!(own_type(right), op, 2)
+    comparison(op, left, right)
+  end
+
+  defp unary(op, tensor, type_fun) do
+    %T{type: type} = tensor = operand(tensor, nil, op)
+    apply(impl!(tensor), op, [%{tensor | type: type_fun.(type)}, tensor])
   end
 
   ## Introspection

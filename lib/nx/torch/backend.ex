@@ -318,6 +318,65 @@ defmodule Nx.Torch.Backend do
     end
   end
 
+  ## Element-wise
+
+  # One NIF per family: the op travels as an atom (the Nx function name) and the engine
+  # converts each input from its own type, so the output template's type is all it needs.
+
+  for op <- Nx.Backend.binary_ops() do
+    @impl true
+    def unquote(op)(out, left, right), do: binary_op(unquote(op), out, left, right)
+  end
+
+  for op <- Nx.Backend.unary_ops() ++ [:logical_not] do
+    @impl true
+    def unquote(op)(out, tensor), do: unary_op(unquote(op), out, tensor)
+  end
+
+  defp binary_op(op, %T{type: type, shape: shape} = out, left, right) do
+    ref =
+      if dirty?(shape),
+        do: NIF.t_binary_dirty(op, ref(left), ref(right), type_code(type)),
+        else: NIF.t_binary(op, ref(left), ref(right), type_code(type))
+
+    wrap(ref, out, device([left, right]))
+  end
+
+  defp unary_op(op, %T{type: type, shape: shape} = out, tensor) do
+    ref =
+      if dirty?(shape),
+        do: NIF.t_unary_dirty(op, ref(tensor), type_code(type)),
+        else: NIF.t_unary(op, ref(tensor), type_code(type))
+
+    to_nx(ref, out, tensor)
+  end
+
+  @impl true
+  def select(%T{type: type, shape: shape} = out, pred, on_true, on_false) do
+    args = [ref(pred), ref(on_true), ref(on_false), type_code(type), shape]
+    wrap(apply(NIF, pick(:t_select, out), args), out, device([pred, on_true, on_false]))
+  end
+
+  @impl true
+  def clip(%T{type: type} = out, tensor, min, max) do
+    args = [ref(tensor), ref(min), ref(max), type_code(type)]
+    wrap(apply(NIF, pick(:t_clip, out), args), out, device([tensor, min, max]))
+  end
+
+  defp dirty?({}), do: false
+  defp dirty?({n}), do: n >= @dirty_threshold
+  defp dirty?(shape), do: Nx.size(shape) >= @dirty_threshold
+
+  # The engine runs on the device of the first input that is not a single element (single
+  # elements, such as numbers turned into scalars, are moved there).
+  defp device([%T{data: %__MODULE__{device: d}}, %T{data: %__MODULE__{device: d}}]), do: d
+
+  defp device([first | _] = tensors) do
+    %T{data: %__MODULE__{device: device}} = Enum.find(tensors, first, &(Nx.size(&1.shape) != 1))
+
+    device
+  end
+
   ## Indexing and slicing
 
   # Index values are validated and clamped by the engine before LibTorch sees them; dynamic
@@ -437,6 +496,7 @@ defmodule Nx.Torch.Backend do
         :block,
         :optional
       ],
+      name not in (Nx.Backend.binary_ops() ++ Nx.Backend.unary_ops() ++ [:select, :clip]),
       name not in @indexing_callbacks,
       name not in Keyword.keys(Nx.Backend.behaviour_info(:optional_callbacks)) do
     args = Macro.generate_arguments(arity, __MODULE__)
