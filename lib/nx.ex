@@ -20,6 +20,51 @@ defmodule Nx do
   `:f64`) and complex numbers (`:c64`, `:c128`). Integers default to s32
   and floats to f32.
 
+  ## Access syntax
+
+  Tensors support `tensor[index]` (see `Nx.Tensor`). An integer (negative
+  ones count from the end) or a scalar tensor picks one entry of the first
+  axis and removes that axis; an inclusive range, with an optional positive
+  step, keeps it; a list addresses several axes in order and a keyword list
+  addresses them by name; a tensor of indices works as `take/3`:
+
+      iex> t = Nx.iota({3, 4}, names: [:x, :y])
+      iex> t[1]
+      #Nx.Tensor<
+        s32[y: 4]
+        [4, 5, 6, 7]
+      >
+      iex> t[[1..-1//1, 0..3//2]]
+      #Nx.Tensor<
+        s32[x: 2][y: 2]
+        [
+          [4, 6],
+          [8, 10]
+        ]
+      >
+      iex> t[y: -1]
+      #Nx.Tensor<
+        s32[x: 3]
+        [3, 7, 11]
+      >
+      iex> t[Nx.tensor([2, 0])][[.., 1]]
+      #Nx.Tensor<
+        s32[x: 2]
+        [9, 1]
+      >
+
+  Integer indices outside an axis raise; indices given as tensors are
+  clamped into the axis, as in `slice/4`:
+
+      iex> Nx.tensor([1, 2])[2]
+      ** (ArgumentError) index 2 is out of bounds for axis 0 in shape {2}
+
+      iex> Nx.tensor([1, 2])[Nx.tensor(5)]
+      #Nx.Tensor<
+        s32
+        2
+      >
+
   ## Backends
 
   The `Nx` module validates arguments and computes the type, shape and
@@ -3081,6 +3126,1367 @@ defmodule Nx do
   defp unary(op, tensor, type_fun) do
     %T{type: type} = tensor = operand(tensor, nil, op)
     apply(impl!(tensor), op, [%{tensor | type: type_fun.(type)}, tensor])
+  end
+
+  ## Indexing and slicing
+
+  # Shapes, names and Nx's error messages come from Nx.Shape. Start indices of slices are
+  # clamped so the whole window fits; element indices of gather/take/indexed ops are clamped
+  # into each axis by the backend. The composite functions (tile, split, tril/triu/tri,
+  # diagonals, diff, linspace) are written with the primitives below.
+
+  @doc """
+  Repeats a tensor along each axis.
+
+  `repetitions` holds one positive count per axis. When it is longer than
+  the rank, the tensor gains leading axes of size 1 first; when it is
+  shorter, the leading axes are repeated once.
+
+  ## Examples
+
+      iex> Nx.tile(Nx.tensor([7, 8]), [3])
+      #Nx.Tensor<
+        s32[6]
+        [7, 8, 7, 8, 7, 8]
+      >
+
+      iex> Nx.tile(Nx.tensor([[1, 2], [3, 4]]), [2, 1])
+      #Nx.Tensor<
+        s32[4][2]
+        [
+          [1, 2],
+          [3, 4],
+          [1, 2],
+          [3, 4]
+        ]
+      >
+
+      iex> Nx.tile(Nx.tensor([1, 2]), [2, 2])
+      #Nx.Tensor<
+        s32[2][4]
+        [
+          [1, 2, 1, 2],
+          [1, 2, 1, 2]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.tile(Nx.tensor([1, 2]), [0])
+      ** (ArgumentError) repetitions must be a list of integers, got: [0]
+  """
+  @spec tile(t, [pos_integer]) :: Nx.Tensor.t()
+  def tile(tensor, repetitions) do
+    unless is_list(repetitions) and Enum.all?(repetitions, &(is_integer(&1) and &1 >= 1)) do
+      raise ArgumentError,
+            "repetitions must be a list of integers, got: #{inspect(repetitions)}"
+    end
+
+    tensor = to_tensor(tensor)
+    {staged, expanded, result} = Nx.Shape.tile(tensor, repetitions)
+
+    tensor
+    |> reshape(staged)
+    |> broadcast(expanded)
+    |> reshape(result)
+  end
+
+  @doc """
+  Pads a tensor with `pad_value`.
+
+  `padding_config` has one `{low, high, interior}` tuple per axis: `low`
+  and `high` elements are added before and after the axis and `interior`
+  elements between each pair of neighbours. Negative `low` or `high`
+  remove elements from that end instead; `interior` must not be negative.
+
+  `pad_value` is a number or a scalar tensor; the result type merges it
+  with the tensor's type.
+
+  ## Examples
+
+      iex> Nx.pad(Nx.tensor([1, 2, 3]), 0, [{2, 1, 0}])
+      #Nx.Tensor<
+        s32[6]
+        [0, 0, 1, 2, 3, 0]
+      >
+
+      iex> Nx.pad(Nx.tensor([[1, 2], [3, 4]]), 9, [{0, 0, 1}, {1, 0, 1}])
+      #Nx.Tensor<
+        s32[3][4]
+        [
+          [9, 1, 9, 2],
+          [9, 9, 9, 9],
+          [9, 3, 9, 4]
+        ]
+      >
+
+      iex> Nx.pad(Nx.tensor([1, 2, 3, 4, 5], names: [:x]), 0.5, [{-2, 1, 0}])
+      #Nx.Tensor<
+        f32[x: 4]
+        [3.0, 4.0, 5.0, 0.5]
+      >
+
+  ## Error cases
+
+      iex> Nx.pad(Nx.tensor([1, 2]), Nx.tensor([0, 0]), [{1, 1, 0}])
+      ** (ArgumentError) padding value must be a scalar and non-vectorized
+
+      iex> Nx.pad(Nx.tensor([1, 2]), 0, [{1, 1, 0}, {1, 1, 0}])
+      ** (ArgumentError) invalid padding configuration, rank of padding configuration and shape must match
+  """
+  @spec pad(t, t, [{integer, integer, non_neg_integer}]) :: Nx.Tensor.t()
+  def pad(tensor, pad_value, padding_config) when is_list(padding_config) do
+    %T{type: type, shape: shape} = tensor = to_tensor(tensor)
+    out_type = indexing_merge_type(type, pad_value)
+    pad_value = to_tensor(pad_value)
+
+    unless pad_value.shape == {} do
+      raise ArgumentError, "padding value must be a scalar and non-vectorized"
+    end
+
+    for {low, high, interior} = entry <- padding_config,
+        not (is_integer(low) and is_integer(high) and is_integer(interior) and interior >= 0) do
+      raise ArgumentError,
+            "padding configuration must be a list of {low, high, interior} integer tuples " <>
+              "with non-negative interior, got: #{inspect(entry)}"
+    end
+
+    new_shape = Nx.Shape.pad(shape, padding_config)
+
+    for {dim, axis} <- Enum.with_index(Tuple.to_list(new_shape)), dim < 1 do
+      raise ArgumentError,
+            "padding configuration #{inspect(padding_config)} would leave axis #{axis} of " <>
+              "shape #{inspect(shape)} empty"
+    end
+
+    out = %{tensor | type: out_type, shape: new_shape}
+    impl!(tensor, pad_value).pad(out, tensor, pad_value, padding_config)
+  end
+
+  @doc """
+  Reverses the order of the elements along the given axes (all by
+  default).
+
+  ## Options
+
+    * `:axes` - the axes to reverse, by index or name
+
+  ## Examples
+
+      iex> Nx.reverse(Nx.tensor([1, 2, 3]))
+      #Nx.Tensor<
+        s32[3]
+        [3, 2, 1]
+      >
+
+      iex> Nx.reverse(Nx.tensor([[1, 2, 3], [4, 5, 6]], names: [:x, :y]), axes: [:y])
+      #Nx.Tensor<
+        s32[x: 2][y: 3]
+        [
+          [3, 2, 1],
+          [6, 5, 4]
+        ]
+      >
+  """
+  @spec reverse(t, keyword) :: Nx.Tensor.t()
+  def reverse(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, [:axes])
+    %T{shape: shape, names: names} = tensor = to_tensor(tensor)
+
+    axes =
+      case opts[:axes] do
+        nil -> axes(shape)
+        axes -> normalize_axes!(shape, axes, names) |> Enum.sort()
+      end
+
+    if axes == [] do
+      tensor
+    else
+      impl!(tensor).reverse(tensor, tensor, axes)
+    end
+  end
+
+  @doc """
+  Joins tensors along an existing axis.
+
+  `tensors` is a list (or a tuple, possibly nested) of tensors or
+  numbers with the same rank and the same dimensions outside the joined
+  axis. Their types merge into the result type and their names must be
+  compatible.
+
+  ## Options
+
+    * `:axis` - the axis to join along, by index or name (default `0`)
+
+  ## Examples
+
+      iex> Nx.concatenate([Nx.tensor([1, 2]), Nx.tensor([3, 4, 5])])
+      #Nx.Tensor<
+        s32[5]
+        [1, 2, 3, 4, 5]
+      >
+
+      iex> a = Nx.tensor([[1], [2]], names: [:row, :col])
+      iex> b = Nx.tensor([[0.5, 1.5], [2.5, 3.5]], names: [:row, :col])
+      iex> Nx.concatenate({a, b}, axis: :col)
+      #Nx.Tensor<
+        f32[row: 2][col: 3]
+        [
+          [1.0, 0.5, 1.5],
+          [2.0, 2.5, 3.5]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.concatenate([Nx.iota({2, 3}), Nx.iota({3, 2})])
+      ** (ArgumentError) expected all shapes to match {*, 3}, got unmatching shape: {3, 2}
+
+      iex> Nx.concatenate([])
+      ** (ArgumentError) no tensors were given to concatenate
+  """
+  @spec concatenate([t] | tuple, keyword) :: Nx.Tensor.t()
+  def concatenate(tensors, opts \\ []) do
+    opts = Keyword.validate!(opts, axis: 0)
+
+    case flatten_tensors(tensors) do
+      [] ->
+        raise ArgumentError, "no tensors were given to concatenate"
+
+      [tensor] ->
+        tensor
+
+      tensors ->
+        {shapes, names, type} = join_info(tensors)
+        {shape, names, axis} = Nx.Shape.concatenate(shapes, names, opts[:axis], 0)
+        out = %{hd(tensors) | type: type, shape: shape, names: names}
+        list_impl!(tensors).concatenate(out, tensors, axis)
+    end
+  end
+
+  @doc """
+  Joins tensors of the same shape along a new axis.
+
+  `tensors` is a list (or a tuple, possibly nested) of tensors or
+  numbers. Their types merge into the result type.
+
+  ## Options
+
+    * `:axis` - the position of the new axis (default `0`); negative
+      positions count from the end
+    * `:name` - the name of the new axis
+
+  ## Examples
+
+      iex> Nx.stack([1, 2, 3])
+      #Nx.Tensor<
+        s32[3]
+        [1, 2, 3]
+      >
+
+      iex> Nx.stack([Nx.tensor([1, 2]), Nx.tensor([3, 4])], axis: -1, name: :pair)
+      #Nx.Tensor<
+        s32[2][pair: 2]
+        [
+          [1, 3],
+          [2, 4]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.stack([Nx.tensor([1, 2]), Nx.tensor([1, 2, 3])])
+      ** (ArgumentError) can only stack tensors of the same shape, got distinct shapes: [{2}, {3}]
+  """
+  @spec stack([t] | tuple, keyword) :: Nx.Tensor.t()
+  def stack(tensors, opts \\ []) do
+    opts = Keyword.validate!(opts, axis: 0, name: nil)
+
+    case flatten_tensors(tensors) do
+      [] ->
+        raise ArgumentError, "no tensors were given to stack"
+
+      [tensor] ->
+        new_axis(tensor, opts[:axis], opts[:name])
+
+      tensors ->
+        {shapes, names, type} = join_info(tensors)
+        {shape, names, axis} = Nx.Shape.stack(shapes, names, opts[:axis], opts[:name], 0)
+        out = %{hd(tensors) | type: type, shape: shape, names: names}
+        list_impl!(tensors).stack(out, tensors, axis)
+    end
+  end
+
+  defp flatten_tensors(list) when is_list(list), do: Enum.flat_map(list, &flatten_tensors/1)
+
+  defp flatten_tensors(tuple) when is_tuple(tuple),
+    do: tuple |> Tuple.to_list() |> flatten_tensors()
+
+  defp flatten_tensors(tensor), do: [to_tensor(tensor)]
+
+  defp join_info(tensors) do
+    shapes = Enum.map(tensors, & &1.shape)
+    names = Enum.map(tensors, & &1.names)
+    type = tensors |> Enum.map(& &1.type) |> Enum.reduce(&Nx.Type.merge(&2, &1))
+    {shapes, names, type}
+  end
+
+  # The backend of an operation on several tensors, checked pairwise as impl!/2 does.
+  defp list_impl!([first | rest]) do
+    rest
+    |> Enum.reduce(first, fn tensor, chosen ->
+      if impl!(chosen, tensor) == impl!(chosen), do: chosen, else: tensor
+    end)
+    |> impl!()
+  end
+
+  @doc """
+  Splits a tensor in two along an axis, returning `{left, right}`.
+
+  `split` is either the number of elements that go left (an integer,
+  counted from the end when negative) or the fraction of the axis that
+  goes left (a float, rounded up). Both parts must be non-empty.
+
+  ## Options
+
+    * `:axis` - the axis to split, by index or name (default `0`)
+
+  ## Examples
+
+      iex> {left, right} = Nx.split(Nx.tensor([1, 2, 3, 4, 5]), 2)
+      iex> left
+      #Nx.Tensor<
+        s32[2]
+        [1, 2]
+      >
+      iex> right
+      #Nx.Tensor<
+        s32[3]
+        [3, 4, 5]
+      >
+
+      iex> {left, right} = Nx.split(Nx.iota({2, 4}), 0.25, axis: 1)
+      iex> Nx.shape(left)
+      {2, 1}
+      iex> right
+      #Nx.Tensor<
+        s32[2][3]
+        [
+          [1, 2, 3],
+          [5, 6, 7]
+        ]
+      >
+
+      iex> {_left, right} = Nx.split(Nx.tensor([1, 2, 3, 4]), -1)
+      iex> right
+      #Nx.Tensor<
+        s32[1]
+        [4]
+      >
+
+  ## Error cases
+
+      iex> Nx.split(Nx.tensor([1, 2, 3]), 3)
+      ** (ArgumentError) split must be an integer greater than zero and less than the length of the given axis
+  """
+  @spec split(t, integer | float, keyword) :: {Nx.Tensor.t(), Nx.Tensor.t()}
+  def split(tensor, split, opts \\ []) do
+    opts = Keyword.validate!(opts, axis: 0)
+    %T{shape: shape, names: names} = tensor = to_tensor(tensor)
+    axis = normalize_axis!(shape, opts[:axis], names)
+    size = elem(shape, axis)
+
+    left =
+      cond do
+        is_integer(split) and split > 0 and split < size ->
+          split
+
+        is_integer(split) and split < 0 and split > -size ->
+          size + split
+
+        is_integer(split) ->
+          raise ArgumentError,
+                "split must be an integer greater than zero and less than the length of the given axis"
+
+        is_float(split) and Kernel.ceil(split * size) > 0 and Kernel.ceil(split * size) < size ->
+          Kernel.ceil(split * size)
+
+        is_float(split) ->
+          raise ArgumentError,
+                "split must be a float such that 0 < split and ceil(split * axis_size) < 1"
+
+        true ->
+          raise ArgumentError,
+                "invalid split received, expected a float or an integer, got: #{inspect(split)}"
+      end
+
+    {slice_along_axis(tensor, 0, left, axis: axis),
+     slice_along_axis(tensor, left, size - left, axis: axis)}
+  end
+
+  @doc """
+  Takes a window of `lengths` elements starting at `start_indices`,
+  optionally every `strides` elements.
+
+  Start indices are integers or integer scalar tensors, one per axis.
+  When a window would end past its axis, its start moves back so that the
+  whole window fits (the result always has the requested lengths): a
+  start of 8 with a length of 5 on an axis of 10 starts at 5. Each axis of
+  the result has `ceil(length / stride)` elements.
+
+  ## Options
+
+    * `:strides` - a positive integer for all axes or a list with one per
+      axis (default `1`)
+
+  ## Examples
+
+      iex> Nx.slice(Nx.tensor([10, 11, 12, 13, 14, 15]), [1], [4])
+      #Nx.Tensor<
+        s32[4]
+        [11, 12, 13, 14]
+      >
+
+      iex> Nx.slice(Nx.iota({3, 5}), [0, 1], [3, 4], strides: [2, 2])
+      #Nx.Tensor<
+        s32[2][2]
+        [
+          [1, 3],
+          [11, 13]
+        ]
+      >
+
+  Starts are clamped so the window fits, also when they are tensors:
+
+      iex> Nx.slice(Nx.tensor([0, 1, 2, 3, 4]), [4], [2])
+      #Nx.Tensor<
+        s32[2]
+        [3, 4]
+      >
+
+      iex> Nx.slice(Nx.iota({3, 3}), [Nx.tensor(1), Nx.tensor(-3)], [2, 2])
+      #Nx.Tensor<
+        s32[2][2]
+        [
+          [3, 4],
+          [6, 7]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.slice(Nx.tensor([1, 2, 3]), [0], [4])
+      ** (ArgumentError) length at axis 0 must be less than axis size of 3, got: 4
+
+      iex> Nx.slice(Nx.tensor([1, 2, 3]), [Nx.tensor(0.0)], [1])
+      ** (ArgumentError) index must be integer type, got {:f, 32} for axis 0
+  """
+  @spec slice(t, [integer | Nx.Tensor.t()], [pos_integer], keyword) :: Nx.Tensor.t()
+  def slice(tensor, start_indices, lengths, opts \\ [])
+      when is_list(start_indices) and is_list(lengths) and is_list(opts) do
+    opts = Keyword.validate!(opts, strides: 1)
+    %T{shape: shape} = tensor = to_tensor(tensor)
+
+    if shape == {} and start_indices == [] and lengths == [] do
+      tensor
+    else
+      strides = opts[:strides]
+
+      strides =
+        if is_integer(strides), do: List.duplicate(strides, tuple_size(shape)), else: strides
+
+      start_indices = start_index_tensors!(start_indices)
+      {start_indices, new_shape} = Nx.Shape.slice(shape, start_indices, lengths, strides)
+
+      if new_shape == shape and Enum.all?(start_indices, &(&1 == 0)) do
+        tensor
+      else
+        impl!(tensor).slice(%{tensor | shape: new_shape}, tensor, start_indices, lengths, strides)
+      end
+    end
+  end
+
+  defp start_index_tensors!(start_indices) do
+    start_indices
+    |> Enum.with_index()
+    |> Enum.map(fn
+      {index, _axis} when is_integer(index) ->
+        index
+
+      {index, axis} ->
+        %T{shape: index_shape, type: index_type} = index = to_tensor(index)
+
+        unless index_shape == {} do
+          raise ArgumentError,
+                "index must be scalar, got shape #{inspect(index_shape)} for axis #{axis}"
+        end
+
+        unless Nx.Type.integer?(index_type) do
+          raise ArgumentError,
+                "index must be integer type, got #{inspect(index_type)} for axis #{axis}"
+        end
+
+        index
+    end)
+  end
+
+  @doc """
+  Slices `len` elements along one axis starting at `start_index` (an
+  integer or an integer scalar tensor), keeping the other axes whole.
+  As in `slice/4`, the start is clamped so the window fits.
+
+  ## Options
+
+    * `:axis` - the axis to slice, by index or name (default `0`)
+    * `:strides` - the step along that axis (default `1`)
+
+  ## Examples
+
+      iex> Nx.slice_along_axis(Nx.iota({2, 6}), 1, 4, axis: 1, strides: 2)
+      #Nx.Tensor<
+        s32[2][2]
+        [
+          [1, 3],
+          [7, 9]
+        ]
+      >
+
+      iex> Nx.slice_along_axis(Nx.iota({3, 2}, names: [:x, :y]), 2, 1, axis: :x)
+      #Nx.Tensor<
+        s32[x: 1][y: 2]
+        [
+          [4, 5]
+        ]
+      >
+  """
+  @spec slice_along_axis(t, integer | Nx.Tensor.t(), pos_integer, keyword) :: Nx.Tensor.t()
+  def slice_along_axis(tensor, start_index, len, opts \\ []) when is_integer(len) do
+    opts = Keyword.validate!(opts, axis: 0, strides: 1)
+    %T{shape: shape, names: names} = tensor = to_tensor(tensor)
+    axis = normalize_axis!(shape, opts[:axis], names)
+    rank = tuple_size(shape)
+
+    starts = List.duplicate(0, rank) |> List.replace_at(axis, start_index)
+    lengths = shape |> put_elem(axis, len) |> Tuple.to_list()
+    strides = List.duplicate(1, rank) |> List.replace_at(axis, opts[:strides])
+    slice(tensor, starts, lengths, strides: strides)
+  end
+
+  @doc """
+  Writes `slice` into `tensor` at `start_indices`, returning a new tensor.
+
+  `slice` has the tensor's rank and fits inside it; starts (integers or
+  integer scalar tensors) are clamped so the whole slice fits. The result
+  type merges both types and names merge.
+
+  ## Examples
+
+      iex> Nx.put_slice(Nx.tensor([0, 1, 2, 3, 4]), [1], Nx.tensor([8, 9]))
+      #Nx.Tensor<
+        s32[5]
+        [0, 8, 9, 3, 4]
+      >
+
+      iex> Nx.put_slice(Nx.iota({2, 3}), [Nx.tensor(1), 2], Nx.tensor([[0.5, 0.25]]))
+      #Nx.Tensor<
+        f32[2][3]
+        [
+          [0.0, 1.0, 2.0],
+          [3.0, 0.5, 0.25]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.put_slice(Nx.iota({2, 2}), [0, 0], Nx.iota({3, 1}))
+      ** (ArgumentError) slice shape {3, 1} must be less than or equal to tensor shape {2, 2}
+  """
+  @spec put_slice(t, [integer | Nx.Tensor.t()], t) :: Nx.Tensor.t()
+  def put_slice(tensor, start_indices, slice) when is_list(start_indices) do
+    %T{type: type, shape: shape, names: names} = tensor = to_tensor(tensor)
+    %T{type: slice_type, shape: slice_shape, names: slice_names} = slice = to_tensor(slice)
+    start_indices = start_index_tensors!(start_indices)
+
+    {shape, names} = Nx.Shape.put_slice(shape, names, slice_shape, slice_names, start_indices)
+    out = %{tensor | type: Nx.Type.merge(type, slice_type), names: names}
+    impl!(tensor, slice).put_slice(%{out | shape: shape}, tensor, start_indices, slice)
+  end
+
+  @doc """
+  Builds a tensor from elements (or sub-tensors) of `tensor` picked by
+  `indices`.
+
+  The last axis of `indices` holds one index per axis listed in `:axes`;
+  the other axes of `indices` lead the result, followed by the axes of
+  the tensor that are not indexed. Indices outside an axis are clamped to
+  its first or last element.
+
+  ## Options
+
+    * `:axes` - the sorted axes the indices refer to (by default the
+      leading axes, as many as the last axis of `indices` has entries)
+
+  ## Examples
+
+      iex> t = Nx.tensor([[1, 2], [3, 4]])
+      iex> Nx.gather(t, Nx.tensor([[1, 0], [0, 1], [1, 1]]))
+      #Nx.Tensor<
+        s32[3]
+        [3, 2, 4]
+      >
+
+      iex> t = Nx.tensor([[1, 2, 3], [4, 5, 6]])
+      iex> Nx.gather(t, Nx.tensor([[2], [0]]), axes: [1])
+      #Nx.Tensor<
+        s32[2][2]
+        [
+          [3, 6],
+          [1, 4]
+        ]
+      >
+
+      iex> Nx.gather(Nx.tensor([1, 2, 3]), Nx.tensor([[-1], [7]]))
+      #Nx.Tensor<
+        s32[2]
+        [1, 3]
+      >
+
+  ## Error cases
+
+      iex> Nx.gather(Nx.tensor([1, 2]), Nx.tensor([[0.0]]))
+      ** (ArgumentError) indices must be an integer tensor, got {:f, 32}
+
+      iex> Nx.gather(Nx.tensor([1, 2]), Nx.tensor(0))
+      ** (ArgumentError) expected indices rank to be at least 1, got: 0
+  """
+  @spec gather(t, Nx.Tensor.t(), keyword) :: Nx.Tensor.t()
+  def gather(tensor, indices, opts \\ []) do
+    opts = Keyword.validate!(opts, [:axes])
+    %T{shape: shape} = tensor = to_tensor(tensor)
+    %T{shape: indices_shape, type: indices_type} = indices = to_tensor(indices)
+
+    if indices_shape == {} do
+      raise ArgumentError, "expected indices rank to be at least 1, got: 0"
+    end
+
+    axes = indexed_axes!(tensor, indices, opts)
+
+    unless Nx.Type.integer?(indices_type) do
+      raise ArgumentError, "indices must be an integer tensor, got #{inspect(indices_type)}"
+    end
+
+    {new_shape, names} = Nx.Shape.gather(shape, indices_shape, axes)
+    out = %{tensor | shape: new_shape, names: names}
+    impl!(tensor, indices).gather(out, tensor, indices, axes: axes)
+  end
+
+  defp indexed_axes!(%T{shape: shape, names: names}, %T{shape: indices_shape}, opts) do
+    n = elem(indices_shape, tuple_size(indices_shape) - 1)
+
+    case opts[:axes] do
+      nil ->
+        Enum.to_list(0..(n - 1)//1)
+
+      axes ->
+        axes = Nx.Shape.normalize_axes(shape, axes, names)
+
+        unless axes == Enum.sort(axes) do
+          raise ArgumentError, ":axes must be an ordered list"
+        end
+
+        unless length(axes) == n do
+          raise ArgumentError,
+                ":axes must have the same number of elements as the last dimension of indices"
+        end
+
+        axes
+    end
+  end
+
+  @doc """
+  Takes whole slices along an axis in the order given by `indices`.
+
+  The axis is replaced by the axes of `indices` (an integer tensor of any
+  shape; a scalar removes the axis). Indices outside the axis are
+  clamped to its first or last slice.
+
+  ## Options
+
+    * `:axis` - the axis to take from, by index or name (default `0`)
+
+  ## Examples
+
+      iex> Nx.take(Nx.tensor([[1, 2], [3, 4], [5, 6]]), Nx.tensor([2, 0, 2]))
+      #Nx.Tensor<
+        s32[3][2]
+        [
+          [5, 6],
+          [1, 2],
+          [5, 6]
+        ]
+      >
+
+      iex> t = Nx.tensor([[1, 2, 3], [4, 5, 6]], names: [:x, :y])
+      iex> Nx.take(t, Nx.tensor([[0, 0], [2, 1]]), axis: :y)
+      #Nx.Tensor<
+        s32[x: 2][2][2]
+        [
+          [
+            [1, 1],
+            [3, 2]
+          ],
+          [
+            [4, 4],
+            [6, 5]
+          ]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.take(Nx.tensor([1, 2]), Nx.tensor([0.0]))
+      ** (ArgumentError) indices must be an integer tensor, got {:f, 32}
+  """
+  @spec take(t, t, keyword) :: Nx.Tensor.t()
+  def take(tensor, indices, opts \\ []) when is_list(opts) do
+    unless Nx.Type.integer?(type(indices)) do
+      raise ArgumentError, "indices must be an integer tensor, got #{inspect(type(indices))}"
+    end
+
+    opts = Keyword.validate!(opts, axis: 0)
+    %T{shape: shape, names: names} = tensor = to_tensor(tensor)
+    %T{shape: indices_shape, names: indices_names} = indices = to_tensor(indices)
+    axis = normalize_axis!(shape, opts[:axis], names)
+    {new_shape, new_names} = Nx.Shape.take(shape, names, indices_shape, indices_names, axis)
+    out = %{tensor | shape: new_shape, names: new_names}
+    impl!(tensor, indices).take(out, tensor, indices, axis: axis)
+  end
+
+  @doc """
+  Takes one element per index along an axis: `indices` has the shape of
+  the tensor except on that axis, and so does the result. Indices outside
+  the axis are clamped.
+
+  This pairs with `argsort/2`: taking along an axis with the indices it
+  returns sorts the tensor.
+
+  ## Options
+
+    * `:axis` - the axis to take from, by index or name (default `0`)
+
+  ## Examples
+
+      iex> t = Nx.tensor([[10, 20, 30], [40, 50, 60]])
+      iex> Nx.take_along_axis(t, Nx.tensor([[2, 0], [1, 1]]), axis: 1)
+      #Nx.Tensor<
+        s32[2][2]
+        [
+          [30, 10],
+          [50, 50]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.take_along_axis(Nx.iota({2, 2}), Nx.tensor([[0.0, 1.0], [1.0, 0.0]]), axis: 1)
+      ** (ArgumentError) indices must be an integer tensor, got {:f, 32}
+  """
+  @spec take_along_axis(t, Nx.Tensor.t(), keyword) :: Nx.Tensor.t()
+  def take_along_axis(tensor, indices, opts \\ []) when is_list(opts) do
+    %T{shape: shape, names: names} = tensor = to_tensor(tensor)
+    %T{shape: indices_shape, type: indices_type} = indices = to_tensor(indices)
+
+    unless Nx.Type.integer?(indices_type) do
+      raise ArgumentError, "indices must be an integer tensor, got #{inspect(indices_type)}"
+    end
+
+    opts = Keyword.validate!(opts, axis: 0)
+    axis = normalize_axis!(shape, opts[:axis], names)
+    new_shape = Nx.Shape.take_along_axis(shape, indices_shape, axis)
+    out = %{tensor | shape: new_shape}
+    impl!(tensor, indices).take_along_axis(out, tensor, indices, axis: axis)
+  end
+
+  @doc """
+  Adds `updates` into `target` at `indices`, returning a new tensor.
+
+  `indices` is `{n, k}`: `n` positions, each with one index per axis in
+  `:axes`. `updates` is `{n, ...}`: for each position, a block over the
+  remaining axes (starting at their first element, at most as large as
+  the target there). Repeated positions add up. A rank-1 `indices`
+  addresses a single element and takes a scalar update. Indices outside
+  an axis are clamped. The result type merges `target` and `updates`.
+
+  ## Options
+
+    * `:axes` - the sorted axes the indices refer to (by default the
+      leading axes)
+
+  ## Examples
+
+      iex> Nx.indexed_add(Nx.tensor([0, 0, 0]), Nx.tensor([[0], [2], [0]]), Nx.tensor([1, 2, 3]))
+      #Nx.Tensor<
+        s32[3]
+        [4, 0, 2]
+      >
+
+      iex> Nx.indexed_add(Nx.iota({2, 2}), Nx.tensor([1, 0]), 10)
+      #Nx.Tensor<
+        s32[2][2]
+        [
+          [0, 1],
+          [12, 3]
+        ]
+      >
+
+      iex> t = Nx.broadcast(0, {2, 3})
+      iex> Nx.indexed_add(t, Nx.tensor([[2]]), Nx.tensor([[1.5, 2.5]]), axes: [1])
+      #Nx.Tensor<
+        f32[2][3]
+        [
+          [0.0, 0.0, 1.5],
+          [0.0, 0.0, 2.5]
+        ]
+      >
+
+  Unsigned integers wrap around in their own width:
+
+      iex> Nx.indexed_add(Nx.tensor([250, 1], type: :u8), Nx.tensor([[0]]), Nx.tensor([10], type: :u8))
+      #Nx.Tensor<
+        u8[2]
+        [4, 1]
+      >
+
+  ## Error cases
+
+      iex> Nx.indexed_add(Nx.tensor([1, 2]), Nx.tensor([[0], [1]]), Nx.tensor([1]))
+      ** (ArgumentError) expected the leading axis of indices ({2, 1}) and leading axis of updates ({1}) to match
+
+      iex> Nx.indexed_add(Nx.tensor([1, 2]), Nx.tensor([[0.0]]), Nx.tensor([1]))
+      ** (ArgumentError) indices must be an integer tensor, got type: {:f, 32}
+  """
+  @spec indexed_add(t, Nx.Tensor.t(), t, keyword) :: Nx.Tensor.t()
+  def indexed_add(target, indices, updates, opts \\ []),
+    do: indexed_op(:indexed_add, target, indices, updates, opts)
+
+  @doc """
+  Writes `updates` into `target` at `indices`, returning a new tensor.
+
+  `indices` and `updates` are laid out as in `indexed_add/4`. When a
+  position repeats, which of its updates wins is unspecified. Indices
+  outside an axis are clamped. The result type merges `target` and
+  `updates`.
+
+  ## Options
+
+    * `:axes` - the sorted axes the indices refer to (by default the
+      leading axes)
+
+  ## Examples
+
+      iex> Nx.indexed_put(Nx.tensor([0, 0, 0, 0]), Nx.tensor([[3], [1]]), Nx.tensor([7, 8]))
+      #Nx.Tensor<
+        s32[4]
+        [0, 8, 0, 7]
+      >
+
+      iex> t = Nx.iota({2, 3})
+      iex> Nx.indexed_put(t, Nx.tensor([[1, 0]]), Nx.tensor([[-1, -2]]), axes: [0, 1])
+      ** (ArgumentError) expected the rank of the input (2) to be equal to the rank of the updates (2) plus the trailing axis of indices ({1, 2}) minus one
+
+      iex> t = Nx.iota({2, 3})
+      iex> Nx.indexed_put(t, Nx.tensor([[1]]), Nx.tensor([[-1, -2]]))
+      #Nx.Tensor<
+        s32[2][3]
+        [
+          [0, 1, 2],
+          [-1, -2, 5]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.indexed_put(Nx.iota({2, 2}), Nx.tensor([[0, 1]]), Nx.tensor([1]), axes: [1, 0])
+      ** (ArgumentError) :axes must be an ordered list
+  """
+  @spec indexed_put(t, Nx.Tensor.t(), t, keyword) :: Nx.Tensor.t()
+  def indexed_put(target, indices, updates, opts \\ []),
+    do: indexed_op(:indexed_put, target, indices, updates, opts)
+
+  defp indexed_op(op, target, %T{shape: {_}} = index, update, opts) do
+    %T{shape: target_shape} = target = to_tensor(target)
+    update = to_tensor(update)
+    Nx.Shape.indexed_scalar(target_shape, index.shape, update.shape)
+    indexed_op(op, target, new_axis(index, 0), new_axis(update, 0), opts)
+  end
+
+  defp indexed_op(op, target, indices, updates, opts) do
+    opts = Keyword.validate!(opts, [:axes])
+    %T{type: type, shape: shape} = target = to_tensor(target)
+    %T{type: indices_type, shape: indices_shape} = indices = to_tensor(indices)
+    %T{type: updates_type, shape: updates_shape} = updates = to_tensor(updates)
+
+    unless Nx.Type.integer?(indices_type) do
+      raise ArgumentError,
+            "indices must be an integer tensor, got type: #{inspect(indices_type)}"
+    end
+
+    if indices_shape == {} do
+      raise ArgumentError, "indices must be a rank 1 or 2 tensor, got: 0"
+    end
+
+    axes = indexed_axes!(target, indices, opts)
+    Nx.Shape.indexed(shape, indices_shape, updates_shape, axes)
+    out = %{target | type: Nx.Type.merge(type, updates_type)}
+    backend = list_impl!([target, indices, updates])
+    apply(backend, op, [out, target, indices, updates, [axes: axes]])
+  end
+
+  @doc """
+  Keeps the lower triangle of the matrices in the last two axes, zeroing
+  the elements above diagonal `k` (`0` is the main diagonal, positive
+  values move up, negative ones down).
+
+  ## Options
+
+    * `:k` - the diagonal above which elements become zero (default `0`)
+
+  ## Examples
+
+      iex> Nx.tril(Nx.iota({3, 3}))
+      #Nx.Tensor<
+        s32[3][3]
+        [
+          [0, 0, 0],
+          [3, 4, 0],
+          [6, 7, 8]
+        ]
+      >
+
+      iex> Nx.tril(Nx.iota({2, 4}, type: :f32), k: 1)
+      #Nx.Tensor<
+        f32[2][4]
+        [
+          [0.0, 1.0, 0.0, 0.0],
+          [4.0, 5.0, 6.0, 0.0]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.tril(Nx.tensor([1, 2]))
+      ** (ArgumentError) tril/2 expects a tensor with at least 2 dimensions, got: #Nx.Tensor<
+        s32[2]
+        [1, 2]
+      >
+  """
+  @spec tril(t, keyword) :: Nx.Tensor.t()
+  def tril(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, k: 0)
+    tensor = to_tensor(tensor)
+    triangle(tensor, :tril, opts[:k], true)
+  end
+
+  @doc """
+  Keeps the upper triangle of the matrices in the last two axes, zeroing
+  the elements below diagonal `k` (`0` is the main diagonal, positive
+  values move up, negative ones down).
+
+  ## Options
+
+    * `:k` - the diagonal below which elements become zero (default `0`)
+
+  ## Examples
+
+      iex> Nx.triu(Nx.iota({3, 3}))
+      #Nx.Tensor<
+        s32[3][3]
+        [
+          [0, 1, 2],
+          [0, 4, 5],
+          [0, 0, 8]
+        ]
+      >
+
+      iex> Nx.triu(Nx.iota({2, 2, 2}), k: -1) |> Nx.to_list()
+      [[[0, 1], [2, 3]], [[4, 5], [6, 7]]]
+
+  ## Error cases
+
+      iex> Nx.triu(Nx.tensor(1))
+      ** (ArgumentError) triu/2 expects a tensor with at least 2 dimensions, got: #Nx.Tensor<
+        s32
+        1
+      >
+  """
+  @spec triu(t, keyword) :: Nx.Tensor.t()
+  def triu(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, k: 0)
+    tensor = to_tensor(tensor)
+    triangle(tensor, :triu, opts[:k] - 1, false)
+  end
+
+  defp triangle(%T{shape: shape, names: names} = tensor, fun, k, keep_lower?) do
+    rank = tuple_size(shape)
+
+    if rank < 2 do
+      raise ArgumentError,
+            "#{fun}/2 expects a tensor with at least 2 dimensions, got: #{inspect(tensor)}"
+    end
+
+    mask =
+      tri(elem(shape, rank - 2), elem(shape, rank - 1), k: k)
+      |> broadcast(shape, axes: [rank - 2, rank - 1])
+
+    result = if keep_lower?, do: select(mask, tensor, 0), else: select(mask, 0, tensor)
+    %{result | names: names}
+  end
+
+  @doc """
+  A `{n, m}` matrix of `u8` with ones on and below diagonal `k` and zeros
+  above it.
+
+  ## Options
+
+    * `:k` - the last diagonal of ones (default `0`, the main diagonal;
+      positive values move up, negative ones down)
+
+  ## Examples
+
+      iex> Nx.tri(3, 4)
+      #Nx.Tensor<
+        u8[3][4]
+        [
+          [1, 0, 0, 0],
+          [1, 1, 0, 0],
+          [1, 1, 1, 0]
+        ]
+      >
+
+      iex> Nx.tri(2, 2, k: -1)
+      #Nx.Tensor<
+        u8[2][2]
+        [
+          [0, 0],
+          [1, 0]
+        ]
+      >
+  """
+  @spec tri(pos_integer, pos_integer, keyword) :: Nx.Tensor.t()
+  def tri(n, m, opts \\ []) do
+    opts = Keyword.validate!(opts, k: 0)
+    greater_equal(iota({n, 1}), subtract(iota({1, m}), opts[:k]))
+  end
+
+  @doc """
+  The diagonal of the matrices in the last two axes; a diagonal `offset`
+  above (positive) or below (negative) the main one may be given.
+
+  The result has the leading (batch) axes followed by one axis with the
+  diagonal's elements.
+
+  ## Options
+
+    * `:offset` - which diagonal to take (default `0`)
+
+  ## Examples
+
+      iex> Nx.take_diagonal(Nx.iota({3, 3}))
+      #Nx.Tensor<
+        s32[3]
+        [0, 4, 8]
+      >
+
+      iex> Nx.take_diagonal(Nx.iota({2, 2, 3}), offset: 1)
+      #Nx.Tensor<
+        s32[2][2]
+        [
+          [1, 5],
+          [7, 11]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.take_diagonal(Nx.iota({2, 2}), offset: 2)
+      ** (ArgumentError) offset must be less than length of axis 1 when positive, got: 2
+  """
+  @spec take_diagonal(t, keyword) :: Nx.Tensor.t()
+  def take_diagonal(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, offset: 0)
+    %T{shape: shape} = tensor = to_tensor(tensor)
+    {batch, matrix} = Nx.Shape.take_diagonal(shape)
+    offset = opts[:offset]
+    Nx.Shape.validate_diag_offset!(matrix, offset)
+    rank = tuple_size(shape)
+    indices = diagonal_indices(matrix, offset)
+
+    gathered = gather(tensor, indices, axes: [rank - 2, rank - 1])
+    batch_rank = tuple_size(batch)
+
+    if batch_rank == 0 do
+      gathered
+    else
+      transpose(gathered, axes: Enum.to_list(1..batch_rank) ++ [0])
+    end
+  end
+
+  @doc """
+  A square matrix with the vector `tensor` on one diagonal and zeros
+  elsewhere. With an `offset`, the diagonal sits above (positive) or
+  below (negative) the main one and the matrix grows by `abs(offset)`.
+
+  The zeros are s32, so the result type merges s32 with the tensor's
+  type (as Nx does).
+
+  ## Options
+
+    * `:offset` - which diagonal to fill (default `0`)
+
+  ## Examples
+
+      iex> Nx.make_diagonal(Nx.tensor([1, 2, 3]))
+      #Nx.Tensor<
+        s32[3][3]
+        [
+          [1, 0, 0],
+          [0, 2, 0],
+          [0, 0, 3]
+        ]
+      >
+
+      iex> Nx.make_diagonal(Nx.tensor([1.5, 2.5]), offset: -1)
+      #Nx.Tensor<
+        f32[3][3]
+        [
+          [0.0, 0.0, 0.0],
+          [1.5, 0.0, 0.0],
+          [0.0, 2.5, 0.0]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.make_diagonal(Nx.iota({2, 2}))
+      ** (ArgumentError) make_diagonal/2 expects tensor of rank 1, got tensor of rank: 2
+  """
+  @spec make_diagonal(t, keyword) :: Nx.Tensor.t()
+  def make_diagonal(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, offset: 0)
+    %T{shape: shape} = tensor = to_tensor(tensor)
+    {len} = Nx.Shape.make_diagonal(shape)
+    size = len + Kernel.abs(opts[:offset])
+
+    0
+    |> broadcast({size, size})
+    |> indexed_put(diagonal_indices({size, size}, opts[:offset]), tensor)
+  end
+
+  @doc """
+  Writes the vector `diagonal` on a diagonal of the matrix `tensor`
+  (the main one, or `offset` above or below it), returning a new tensor.
+  The vector must be exactly as long as that diagonal. The result type
+  merges both types.
+
+  ## Options
+
+    * `:offset` - which diagonal to write (default `0`)
+
+  ## Examples
+
+      iex> Nx.put_diagonal(Nx.broadcast(0, {3, 3}), Nx.tensor([7, 8, 9]))
+      #Nx.Tensor<
+        s32[3][3]
+        [
+          [7, 0, 0],
+          [0, 8, 0],
+          [0, 0, 9]
+        ]
+      >
+
+      iex> Nx.put_diagonal(Nx.iota({2, 3}), Nx.tensor([-1, -2]), offset: 1)
+      #Nx.Tensor<
+        s32[2][3]
+        [
+          [0, -1, 2],
+          [3, 4, -2]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.put_diagonal(Nx.iota({3, 3}), Nx.tensor([1, 2]))
+      ** (ArgumentError) expected diagonal tensor of length: 3, got diagonal tensor of length: 2
+  """
+  @spec put_diagonal(t, t, keyword) :: Nx.Tensor.t()
+  def put_diagonal(tensor, diagonal, opts \\ []) do
+    opts = Keyword.validate!(opts, offset: 0)
+    %T{shape: shape} = tensor = to_tensor(tensor)
+    %T{shape: diagonal_shape} = diagonal = to_tensor(diagonal)
+    Nx.Shape.put_diagonal(shape, diagonal_shape, opts[:offset])
+    indexed_put(tensor, diagonal_indices(shape, opts[:offset]), diagonal)
+  end
+
+  # {len, 2} indices (row, column) of a diagonal of a matrix of shape {rows, cols}
+  defp diagonal_indices({rows, cols}, offset) do
+    {row, col} = if offset >= 0, do: {0, offset}, else: {-offset, 0}
+    len = Kernel.min(rows - row, cols - col)
+    pairs = for i <- 0..(len - 1)//1, do: [row + i, col + i]
+    tensor(pairs, type: {:s, 64})
+  end
+
+  @doc """
+  The `n`-th discrete difference along an axis: each element minus the
+  one before it, applied `order` times. The axis shrinks by `order`.
+
+  ## Options
+
+    * `:order` - how many times to take the difference (default `1`;
+      `0` returns the tensor)
+    * `:axis` - the axis, by index or name (default `-1`)
+
+  ## Examples
+
+      iex> Nx.diff(Nx.tensor([1, 4, 9, 16, 25]))
+      #Nx.Tensor<
+        s32[4]
+        [3, 5, 7, 9]
+      >
+
+      iex> Nx.diff(Nx.tensor([1, 4, 9, 16, 25]), order: 2)
+      #Nx.Tensor<
+        s32[3]
+        [2, 2, 2]
+      >
+
+      iex> Nx.diff(Nx.tensor([[1, 2], [5, 3]]), axis: 0)
+      #Nx.Tensor<
+        s32[1][2]
+        [
+          [4, 1]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.diff(Nx.tensor([1, 2]), order: -1)
+      ** (ArgumentError) order must be non-negative but got: -1
+  """
+  @spec diff(t, keyword) :: Nx.Tensor.t()
+  def diff(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, order: 1, axis: -1)
+    %T{shape: shape, names: names} = tensor = to_tensor(tensor)
+    order = opts[:order]
+
+    if shape == {} do
+      raise ArgumentError, "cannot compute diff of a scalar"
+    end
+
+    unless is_integer(order) and order >= 0 do
+      raise ArgumentError, "order must be non-negative but got: #{inspect(order)}"
+    end
+
+    axis = normalize_axis!(shape, opts[:axis], names)
+    size = elem(shape, axis)
+
+    Enum.reduce(1..order//1, tensor, fn step, acc ->
+      len = size - step
+      after_ = slice_along_axis(acc, 1, len, axis: axis)
+      before = slice_along_axis(acc, 0, len, axis: axis)
+      subtract(after_, before)
+    end)
+  end
+
+  @doc """
+  `n` evenly spaced values from `start` to `stop`.
+
+  `start` and `stop` are numbers or tensors of the same shape; the values
+  run along a new last axis. They are converted to `:type` first, the
+  points are computed in floating point and converted to `:type` at the
+  end (integer types truncate).
+
+  ## Options
+
+    * `:n` - the number of points (required, positive)
+    * `:type` - the result type (default `{:f, 32}`)
+    * `:endpoint` - whether `stop` is the last point (default `true`);
+      when `false` the points stop one step before it
+    * `:name` - the name of the new axis
+
+  ## Examples
+
+      iex> Nx.linspace(0, 1, n: 5)
+      #Nx.Tensor<
+        f32[5]
+        [0.0, 0.25, 0.5, 0.75, 1.0]
+      >
+
+      iex> Nx.linspace(0, 10, n: 4, endpoint: false, type: :s64, name: :t)
+      #Nx.Tensor<
+        s64[t: 4]
+        [0, 2, 5, 7]
+      >
+
+      iex> Nx.linspace(Nx.tensor([0, 10]), Nx.tensor([1, 20]), n: 3)
+      #Nx.Tensor<
+        f32[2][3]
+        [
+          [0.0, 0.5, 1.0],
+          [10.0, 15.0, 20.0]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.linspace(0, 1, n: 0)
+      ** (ArgumentError) expected n to be a non-negative integer, got: 0
+  """
+  @spec linspace(t, t, keyword) :: Nx.Tensor.t()
+  def linspace(start, stop, opts \\ []) do
+    opts = Keyword.validate!(opts, [:n, :name, type: {:f, 32}, endpoint: true])
+    type = Nx.Type.normalize!(opts[:type])
+    n = opts[:n]
+
+    unless is_integer(n) and n > 0 do
+      raise ArgumentError, "expected n to be a non-negative integer, got: #{inspect(n)}"
+    end
+
+    start = as_type(start, type)
+    stop = as_type(stop, type)
+
+    if start.shape != stop.shape do
+      raise ArgumentError,
+            "expected start and stop to have the same shape. Got shapes " <>
+              "#{inspect(start.shape)} and #{inspect(stop.shape)}"
+    end
+
+    start = new_axis(start, -1, opts[:name])
+
+    if n == 1 do
+      start
+    else
+      stop = new_axis(stop, -1, opts[:name])
+      shape = put_elem(start.shape, tuple_size(start.shape) - 1, n)
+      steps = if opts[:endpoint], do: n - 1, else: n
+      step = divide(subtract(stop, start), steps)
+
+      iota(shape, axis: -1, type: type)
+      |> multiply(step)
+      |> add(start)
+      |> as_type(type)
+      |> Map.put(:names, start.names)
+    end
+  end
+
+  defp indexing_merge_type(type, %T{type: other}), do: Nx.Type.merge(type, other)
+
+  defp indexing_merge_type(type, number)
+       when is_number(number) or is_struct(number, Complex) or
+              number in [:nan, :infinity, :neg_infinity],
+       do: Nx.Type.merge_number(type, number)
+
+  defp indexing_merge_type(_type, other) do
+    raise ArgumentError, "expected a %Nx.Tensor{} or a number, got: #{inspect(other)}"
   end
 
   ## Introspection
