@@ -26,11 +26,25 @@ defmodule Bench.NxSide do
     out = open_output()
     emit(out, info(cfg))
 
-    for row <- rows(cfg), selected?(cfg, row.workload) do
+    for row <- rows(cfg), Enum.any?(row.workloads, &selected?(cfg, &1)) do
       for record <- run_row(cfg, row), do: emit(out, record)
     end
 
+    emit(out, %{type: "end", side: "nx", cpu_ticks: own_cpu_ticks()})
     if out != :stdio, do: File.close(out)
+  end
+
+  # CPU time of this OS process, all threads (LibTorch's too), in clock ticks: run.sh
+  # subtracts it from the machine's to tell how much other processes ran meanwhile.
+  defp own_cpu_ticks do
+    with {:ok, stat} <- File.read("/proc/self/stat"),
+         [_, rest] <- :binary.split(stat, ") ", [:trim_all]) do
+      fields = String.split(rest)
+      # utime, stime and those of the children waited for (cargo, via mix compile).
+      fields |> Enum.slice(11, 4) |> Enum.map(&String.to_integer/1) |> Enum.sum()
+    else
+      _ -> nil
+    end
   end
 
   defp config do

@@ -110,6 +110,15 @@ def cell(rec):
     return out
 
 
+NOISY = 1.5
+
+
+def noisy(c):
+    """A median this far above the min: the row was disturbed (other work on the machine)."""
+    return bool(c) and "median" in c and c["min"] > 0 and c["median"] > NOISY * c["min"] \
+        and c.get("unit") != "ms p50 latency"
+
+
 def figure_text(c):
     if not c or "figure" not in c:
         return ""
@@ -181,7 +190,7 @@ def table_cells(row, width=None):
     def both(c, missing):
         if c is None or "cannot_run" in c:
             return short(median_text(c, missing))
-        return f"{median_text(c)} / {num(c['min'])}"
+        return f"{median_text(c)} / {num(c['min'])}{'*' if noisy(c) else ''}"
 
     def opt(c):
         if c is None:
@@ -215,7 +224,7 @@ def header_lines(h):
         f"jax {t.get('jax') or '-'}",
         f"compiled = Nx.Defn.jit(fun, compiler: {nx.get('compiler', '?')}); torch.compile: "
         f"{t.get('torch_compile', '?')}; PyTorch forward-only rows run under torch.inference_mode()",
-        f"CPU busy with other work in the second before each side: Nx {h['busy'][0]}%, PyTorch "
+        f"CPU busy in the second before each side: Nx {h['busy'][0]}%, PyTorch "
         f"{h['busy'][1]}%; 1-minute load average at start: Nx {nx.get('loadavg', '?')}, PyTorch "
         f"{round(t['loadavg'], 2) if isinstance(t.get('loadavg'), float) else '?'}",
         "median/min over repeated samples (each sample averages many calls); "
@@ -246,6 +255,22 @@ def md_table(rows):
     return "\n".join(lines)
 
 
+def others_share(ticks, records):
+    """Percent of the machine's CPU time used by other processes while a side ran: the
+    machine's busy ticks minus the side's own (its "end" record), over the total."""
+    end = next((r for r in records if r.get("type") == "end"), None)
+    if not ticks or not end or end.get("cpu_ticks") is None:
+        return None
+    b1, t1, b2, t2 = ticks
+    if t2 <= t1:
+        return None
+    return max(0, round(100 * ((b2 - b1) - end["cpu_ticks"]) / (t2 - t1)))
+
+
+def pct(v):
+    return "?" if v is None else f"{v}%"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nx", required=True)
@@ -257,6 +282,8 @@ def main():
     ap.add_argument("--torch-status", type=int, default=0)
     ap.add_argument("--busy", type=int, nargs=2, default=[None, None],
                     help="percent of CPU used by other processes before the Nx and PyTorch sides")
+    ap.add_argument("--nx-ticks", type=int, nargs=4, help="busy, total /proc/stat ticks before and after")
+    ap.add_argument("--torch-ticks", type=int, nargs=4)
     args = ap.parse_args()
 
     nx, torch = load(args.nx), load(args.torch)
@@ -280,12 +307,19 @@ def main():
         "torch_status": args.torch_status,
         "busy": ["?" if b is None else b for b in args.busy],
     }
+    others = [others_share(args.nx_ticks, nx), others_share(args.torch_ticks, torch)]
+    header["others_during"] = others
     head = header_lines(header)
-    if any(isinstance(b, int) and b >= 20 for b in args.busy):
+    head.insert(-1, "CPU used by other processes while each side ran: "
+                f"Nx {pct(others[0])}, PyTorch {pct(others[1])}")
+    if any(isinstance(b, int) and b >= 20 for b in args.busy + others):
         head.append("WARNING: other processes were using the CPU; LibTorch's threads then wait on "
                     "each other and figures can be several times too slow. Rerun on a quiet machine.")
     if args.torch_status:
         head.append(f"the PyTorch side failed (exit status {args.torch_status})")
+
+    if any(noisy(r["ours"]) or noisy(r["torch_eager"]) for r in rows):
+        head.append(f"* median more than {NOISY}x the min: that row was disturbed; read its min")
 
     print("\n".join(head))
     print()

@@ -50,10 +50,15 @@ quiet_cpu_busy() {
   echo "$busy"
 }
 
+# The machine's busy and total CPU ticks so far (/proc/stat).
+cpu_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+
 echo "==> Nx side (mix run bench/nx_side.exs)" >&2
 nx_busy="$(quiet_cpu_busy)"
 nx_status=0
+nx_ticks="$(cpu_ticks)"
 BENCH_OUT="$NX_OUT" mix run bench/nx_side.exs || nx_status=$?
+nx_ticks="$nx_ticks $(cpu_ticks)"
 
 # The PyTorch side uses as many intra-op threads as the engine's LibTorch.
 THREADS="$("$PYBIN" -c 'import json,sys
@@ -64,9 +69,11 @@ for l in open(sys.argv[1]):
 echo "==> PyTorch side (bench/torch_side.py)" >&2
 torch_busy="$(quiet_cpu_busy)"
 torch_status=0
+torch_ticks="$(cpu_ticks)"
 BENCH_OUT="$TORCH_OUT" BENCH_THREADS="${THREADS:-}" "$PYBIN" bench/torch_side.py || torch_status=$?
+torch_ticks="$torch_ticks $(cpu_ticks)"
 
 echo >&2
 "$PYBIN" bench/report.py --nx "$NX_OUT" --torch "$TORCH_OUT" --out-dir "$RESULTS" \
   --stamp "$STAMP" --commit "$COMMIT" --nx-status "$nx_status" --torch-status "$torch_status" \
-  --busy "$nx_busy" "$torch_busy"
+  --busy "$nx_busy" "$torch_busy" --nx-ticks $nx_ticks --torch-ticks $torch_ticks

@@ -539,5 +539,38 @@ def main():
             emit(dict(type="skip", side="torch", impl=impl, workload=workload, case="*", reason=reason))
 
 
+def _stat(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(") ", 1)[1].split()
+
+
+def own_cpu_ticks():
+    """CPU time of this process and its children (inductor's compile workers among them),
+    all threads, in clock ticks (see run.sh)."""
+    try:
+        me = os.getpid()
+        fields = _stat("self")
+        ticks = sum(int(v) for v in fields[11:15])
+        parents = {}
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                parents[int(pid)] = _stat(pid)
+            except (OSError, IndexError):
+                pass
+        live = {me}
+        changed = True
+        while changed:
+            changed = False
+            for pid, f in parents.items():
+                if pid not in live and int(f[1]) in live:
+                    live.add(pid)
+                    ticks += sum(int(v) for v in f[11:15])
+                    changed = True
+        return ticks
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 if __name__ == "__main__":
     main()
+    emit(dict(type="end", side="torch", cpu_ticks=own_cpu_ticks()))
