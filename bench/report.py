@@ -312,7 +312,7 @@ def main():
     head = header_lines(header)
     head.insert(-1, "CPU used by other processes while each side ran: "
                 f"Nx {pct(others[0])}, PyTorch {pct(others[1])}")
-    if any(isinstance(b, int) and b >= 20 for b in args.busy + others):
+    if any(isinstance(b, int) and b >= 20 for b in others):
         head.append("WARNING: other processes were using the CPU; LibTorch's threads then wait on "
                     "each other and figures can be several times too slow. Rerun on a quiet machine.")
     if args.torch_status:
