@@ -29,9 +29,9 @@ defmodule Mix.Tasks.Compile.NxTorchNative do
   Builds the Rust NIF (`native/nx_torch_nif`) with cargo and installs it as
   `priv/libnx_torch_nif.so`.
 
-  LibTorch comes from `scripts/ensure_libtorch.sh` (a cache outside the
-  repository, or `LIBTORCH=<dir>`); cargo's target directory defaults to the
-  same cache so a new clone on a kept machine builds incrementally. Set
+  `scripts/env.sh` decides where LibTorch (a cache outside the repository,
+  or `LIBTORCH=<dir>`) and cargo's target directory (in the same cache, one
+  per checkout path) are. Set
   `NX_TORCH_SKIP_NATIVE=1` to skip this step (the NIF then reports that it
   is missing when first used).
   """
@@ -50,9 +50,7 @@ defmodule Mix.Tasks.Compile.NxTorchNative do
 
   defp build do
     root = File.cwd!()
-    libtorch = libtorch_dir(root)
-    cache = System.get_env("NX_TORCH_CACHE") || Path.join(cache_home(), "nx_torch")
-    target = System.get_env("CARGO_TARGET_DIR") || Path.join(cache, "target")
+    %{"LIBTORCH" => libtorch, "CARGO_TARGET_DIR" => target} = paths(root)
     profile = if System.get_env("NX_TORCH_DEBUG") in ["1", "true"], do: "debug", else: "release"
 
     args =
@@ -69,23 +67,24 @@ defmodule Mix.Tasks.Compile.NxTorchNative do
     end
   end
 
-  defp libtorch_dir(root) do
-    script = Path.join([root, "scripts", "ensure_libtorch.sh"])
+  # scripts/env.sh is the one place that decides where LibTorch and the target directory are.
+  defp paths(root) do
+    script =
+      ~s(source scripts/env.sh && printf "LIBTORCH=%s\\nCARGO_TARGET_DIR=%s\\n" "$LIBTORCH" "$CARGO_TARGET_DIR")
 
-    case System.cmd("bash", [script], stderr_to_stdout: false) do
+    case System.cmd("bash", ["-c", script], cd: root) do
       {output, 0} ->
-        output |> String.split("\n", trim: true) |> List.last()
+        output
+        |> String.split("\n", trim: true)
+        |> Map.new(fn line -> line |> String.split("=", parts: 2) |> List.to_tuple() end)
 
       {_, status} ->
         Mix.raise("""
-        could not find or fetch LibTorch (#{script} exited with #{status}).
+        could not find or fetch LibTorch (scripts/env.sh exited with #{status}).
         Run `make setup`, or point LIBTORCH=<dir> at a LibTorch 2.11.0 directory.
         """)
     end
   end
-
-  defp cache_home,
-    do: System.get_env("XDG_CACHE_HOME") || Path.join(System.user_home!(), ".cache")
 
   # Installs by writing a temporary file and renaming it: a library that a running VM has
   # loaded must never be overwritten in place.
