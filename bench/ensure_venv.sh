@@ -9,6 +9,14 @@ CACHE="${NX_TORCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nx_torch}"
 VENV="${BENCH_VENV:-$CACHE/bench-venv}"
 PY="${PYTHON:-python3}"
 
+if [ ! -x "$VENV/bin/python" ] && ! "$PY" -c "import venv, ensurepip" 2>/dev/null \
+   && command -v apt-get >/dev/null 2>&1; then
+  echo "==> installing python3-venv from Debian's packages" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >&2
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   echo "==> creating the benchmark venv in $VENV" >&2
   mkdir -p "$(dirname "$VENV")"
