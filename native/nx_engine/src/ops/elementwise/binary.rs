@@ -438,7 +438,13 @@ fn logical(op: BinaryOp, a: Tensor, a_ty: NxType, b: Tensor, b_ty: NxType) -> Re
 
 /// A boolean result as 1/0 of type `out`.
 pub(crate) fn bool_to(r: &Tensor, out: NxType) -> Result<Tensor> {
-    let u8s = r.f_to_kind(Kind::Uint8).ctx("as_type")?;
+    // LibTorch stores booleans as bytes of 0 or 1: a fresh result is reinterpreted, not copied
+    let u8s = if r.is_contiguous() {
+        r.f_view_dtype(Kind::Uint8)
+    } else {
+        r.f_to_kind(Kind::Uint8)
+    }
+    .ctx("as_type")?;
     if out == NxType::U8 {
         Ok(u8s)
     } else {

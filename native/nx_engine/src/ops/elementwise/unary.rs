@@ -287,7 +287,7 @@ fn rounding_and_sign(
         UnaryOp::Abs => x.f_abs(),
         UnaryOp::Ceil => x.f_ceil(),
         UnaryOp::Floor => x.f_floor(),
-        UnaryOp::Round => return finish(round_half_away(&x)?, compute, out),
+        UnaryOp::Round => return finish(round_half_away(&x, compute)?, compute, out),
         UnaryOp::Sign if compute.is_complex() => x.f_sgn(),
         UnaryOp::Sign if compute == NxType::U64 => {
             x.f_ne(0).and_then(|nz| nz.f_to_kind(Kind::Int64))
@@ -304,16 +304,25 @@ fn rounding_and_sign(
     finish(r, compute, out)
 }
 
-/// Rounds half away from zero: the truncation, moved one away from zero when the dropped
-/// fraction is at least one half (the fraction `x - trunc(x)` is exact in floating point).
-fn round_half_away(x: &Tensor) -> Result<Tensor> {
+/// Rounds half away from zero: `trunc(x + copysign(h, x))`, where `h` is the largest value
+/// below one half in the compute type. Adding `h` carries `x` past the next integer exactly
+/// when its fraction is at least one half (for halves the sum is a tie that rounds up to the
+/// even integer), and never reaches it otherwise.
+fn round_half_away(x: &Tensor, compute: NxType) -> Result<Tensor> {
     let op = "round";
-    let t = x.f_trunc().ctx(op)?;
-    let frac = x.f_sub(&t).and_then(|f| f.f_abs()).ctx(op)?;
-    let away = frac.f_ge(0.5).ctx(op)?;
-    let step = x.f_sign().ctx(op)?;
-    t.f_add(&step)
-        .and_then(|up| up.f_where_self(&away, &t))
+    // the float just below one half: 0.5 - 2^-(p + 2) for p stored mantissa bits
+    let h = 0.5
+        - 2f64.powi(match compute {
+            NxType::F64 => -54,
+            NxType::F16 => -12,
+            NxType::BF16 => -9,
+            _ => -25,
+        });
+    let kind = compute.storage_kind();
+    Tensor::f_scalar_tensor(h, (kind, x.device()))
+        .and_then(|h| h.f_copysign(x))
+        .and_then(|step| x.f_add(&step))
+        .and_then(|moved| moved.f_trunc())
         .ctx(op)
 }
 
@@ -434,6 +443,51 @@ mod tests {
         let t = nx_f64(&[2.5, -0.5], BF16);
         let r = unary(UnaryOp::Round, &t, BF16).unwrap();
         assert_eq!(floats(&r, BF16), vec![3.0, -1.0]);
+    }
+
+    /// The truncation moved one away from zero when the (exact) fraction is at least 1/2.
+    fn round_oracle(x: f64) -> f64 {
+        let t = x.trunc();
+        if (x - t).abs() >= 0.5 {
+            t + x.signum()
+        } else {
+            t
+        }
+    }
+
+    #[test]
+    fn rounding_matches_the_definition_on_many_values() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut f64s: Vec<f64> = (0..200_000)
+            .map(|_| f64::from_bits(next()))
+            .filter(|v| v.is_finite())
+            .collect();
+        let mut f32s: Vec<f64> = (0..200_000)
+            .map(|_| f32::from_bits(next() as u32) as f64)
+            .filter(|v| v.is_finite())
+            .collect();
+        for k in -2000..2000 {
+            let half = k as f64 + 0.5;
+            for v in [half, k as f64 + 0.499_999_999_999_999_9, k as f64 + 0.25] {
+                f64s.push(v);
+                f32s.push(v as f32 as f64);
+                f32s.push(f32::from_bits((v as f32).to_bits() - 1) as f64);
+                f32s.push(f32::from_bits((v as f32).to_bits() + 1) as f64);
+            }
+        }
+        for (values, ty) in [(f64s, F64), (f32s, F32)] {
+            let t = nx_f64(&values, ty);
+            let r = floats(&unary(UnaryOp::Round, &t, ty).unwrap(), ty);
+            for (v, got) in values.iter().zip(r) {
+                assert_eq!(got, round_oracle(*v), "round({v:e}) in {}", ty.name());
+            }
+        }
     }
 
     #[test]
