@@ -21,11 +21,13 @@ namespace {
 // A caching CPU allocator. LibTorch's default CPU allocator calls posix_memalign/free, and glibc
 // serves every block over 32 MiB with a fresh mmap whose pages fault on first touch (~2 us per
 // 4 KiB page here): an eager chain over 1e7 floats spends most of its time in page faults.
-// Blocks of at least 1 MiB are kept on free lists by rounded size and reused; the cache is
-// bounded, smaller blocks go straight to malloc.
+// Freed blocks are kept on free lists by rounded size and reused, within a bound. Small blocks
+// are cached too: posix_memalign for tiny tensors costs more than the rest of an eager op's
+// allocation path (it splits and consolidates glibc chunks on every call).
 constexpr size_t kAlign = 64;
 constexpr size_t kHeader = 64;  // keeps the data 64-byte aligned; holds the block size
-constexpr size_t kCacheMin = size_t(1) << 20;
+constexpr size_t kLargeBlock = size_t(1) << 20;  // rounded by 1/8 of a power of two above
+constexpr size_t kSmallest = 64;                  // smaller requests round up to this
 
 struct BlockCache {
   std::mutex mutex;
@@ -43,17 +45,17 @@ BlockCache &block_cache() {
 }
 
 size_t rounded_size(size_t n) {
-  if (n < kCacheMin) return n;
-  size_t power = kCacheMin;
+  size_t power = kSmallest;
   while (power < n) power <<= 1;
-  size_t step = power / 8;  // at most 12.5% slack
+  if (power <= kLargeBlock) return power;  // small blocks: powers of two
+  size_t step = power / 8;                 // large blocks: at most 12.5% slack
   return (n + step - 1) / step * step;
 }
 
 void free_block(void *base) {
   if (base == nullptr) return;
   size_t size = *static_cast<size_t *>(base);
-  if (size >= kCacheMin) {
+  {
     BlockCache &cache = block_cache();
     std::lock_guard<std::mutex> lock(cache.mutex);
     if (cache.cached_bytes + size <= cache.limit_bytes) {
@@ -69,7 +71,7 @@ struct CachingCpuAllocator final : public c10::Allocator {
   c10::DataPtr allocate(size_t n) override {
     size_t size = rounded_size(n);
     void *base = nullptr;
-    if (size >= kCacheMin) {
+    {
       BlockCache &cache = block_cache();
       std::lock_guard<std::mutex> lock(cache.mutex);
       auto it = cache.free_blocks.find(size);
