@@ -23,7 +23,16 @@ defmodule Nx.Torch.Backend do
       the same width and widened before arithmetic;
     * s2, s4, u2 and u4 are stored one element per byte and packed in
       binaries exactly as Nx packs them;
-    * float8 values are computed in f32.
+    * float8 values are computed in f32, and so are f16 and bf16 on the CPU
+      (the result is rounded back to the tensor's type);
+    * u64 values keep their bits in LibTorch's int64: division, remainder,
+      comparison, max/min, right shift and pow are computed as unsigned;
+    * integers of different types compare by value;
+    * integer division never traps: `quotient` by zero gives -1 (all bits
+      set, the maximum of unsigned types), `remainder` by zero gives the
+      dividend, and the smallest signed value divided by -1 wraps around, as
+      XLA defines them;
+    * `round` rounds halves away from zero, as Nx.
 
   Small operations run on normal schedulers; operations whose output has at
   least #{65_536} elements run on dirty CPU schedulers (see
