@@ -76,6 +76,9 @@ defmodule Nx do
 
   alias Nx.Tensor, as: T
 
+  # Nx defines abs/1, max/2 and min/2 on tensors; Kernel's versions are called qualified.
+  import Kernel, except: [abs: 1, max: 2, min: 2]
+
   @type t :: number | Complex.t() | Nx.Tensor.t()
   @type shape :: number | Nx.Tensor.t() | Nx.Tensor.shape()
   @type axis :: Nx.Tensor.axis()
@@ -4487,6 +4490,571 @@ defmodule Nx do
 
   defp indexing_merge_type(_type, other) do
     raise ArgumentError, "expected a %Nx.Tensor{} or a number, got: #{inspect(other)}"
+  end
+
+  ## Composite functions
+
+  @doc """
+  The angle of each complex element (`atan2(imag, real)`); 0 or π for
+  real numbers.
+
+  ## Examples
+
+      iex> Nx.phase(Nx.tensor([Complex.new(1, 1), Complex.new(-1, 0)]))
+      #Nx.Tensor<
+        f32[2]
+        [0.7853982, 3.1415927]
+      >
+
+      iex> Nx.phase(Nx.tensor([2.0, -2.0]))
+      #Nx.Tensor<
+        f32[2]
+        [0.0, 3.1415927]
+      >
+  """
+  @spec phase(t) :: Nx.Tensor.t()
+  def phase(tensor) do
+    tensor = to_tensor(tensor)
+    atan2(imag(tensor), real(tensor))
+  end
+
+  @doc """
+  Builds complex numbers from real and imaginary parts (broadcast
+  together). f64 parts give c128, anything else c64.
+
+  ## Examples
+
+      iex> Nx.complex(Nx.tensor([1.0, 2.0]), Nx.tensor([-1.0, 0.5]))
+      #Nx.Tensor<
+        c64[2]
+        [1.0-1.0i, 2.0+0.5i]
+      >
+  """
+  @spec complex(t, t) :: Nx.Tensor.t()
+  def complex(real, imag) do
+    real = to_tensor(real)
+    imag = to_tensor(imag)
+    type = Nx.Type.merge(Nx.Type.to_floating(type(real)), Nx.Type.to_floating(type(imag)))
+    complex_type = Nx.Type.to_complex(type)
+    i = Nx.Constants.i(complex_type)
+    add(as_type(real, complex_type), multiply(as_type(imag, complex_type), i))
+  end
+
+  @doc """
+  Base-2 logarithm.
+
+  ## Examples
+
+      iex> Nx.log2(Nx.tensor([1, 8, 1024]))
+      #Nx.Tensor<
+        f32[3]
+        [0.0, 3.0, 10.0]
+      >
+  """
+  @spec log2(t) :: Nx.Tensor.t()
+  def log2(tensor), do: log_base(tensor, 2)
+
+  @doc """
+  Base-10 logarithm.
+
+  ## Examples
+
+      iex> Nx.log10(Nx.tensor([1.0, 10.0, 100.0], type: :f64))
+      #Nx.Tensor<
+        f64[3]
+        [0.0, 1.0, 2.0]
+      >
+  """
+  @spec log10(t) :: Nx.Tensor.t()
+  def log10(tensor), do: log_base(tensor, 10)
+
+  @doc """
+  The logarithm in the given base: `log(tensor) / log(base)`.
+
+  ## Examples
+
+      iex> Nx.log(Nx.tensor([9.0, 81.0]), 3)
+      #Nx.Tensor<
+        f32[2]
+        [2.0, 4.0]
+      >
+  """
+  @spec log(t, number) :: Nx.Tensor.t()
+  def log(tensor, base) when is_number(base) and base > 0, do: log_base(tensor, base)
+
+  # Dividing by the logarithm of the base computed in f64 and rounded once to the tensor's type
+  # keeps exact powers exact (log(8)/log(2) rounds to 3.0).
+  defp log_base(tensor, base) do
+    tensor = to_tensor(tensor)
+    type = Nx.Type.to_floating(type(tensor))
+    divide(log(tensor), tensor(:math.log(base), type: Nx.Type.to_real(type)))
+  end
+
+  @doc """
+  A tensor of the same shape (and names) as `tensor` with every element set
+  to `value`.
+
+  ## Options
+
+    * `:type` - the type of the result (the tensor's type by default)
+
+  ## Examples
+
+      iex> Nx.fill(Nx.iota({2, 2}), 7)
+      #Nx.Tensor<
+        s32[2][2]
+        [
+          [7, 7],
+          [7, 7]
+        ]
+      >
+
+      iex> Nx.fill(Nx.iota({2}), :nan, type: :f16)
+      #Nx.Tensor<
+        f16[2]
+        [NaN, NaN]
+      >
+  """
+  @spec fill(t, number | atom | Complex.t(), keyword) :: Nx.Tensor.t()
+  def fill(tensor, value, opts \\ []) do
+    opts = Keyword.validate!(opts, [:type])
+    %T{shape: shape, names: names, type: type} = tensor = to_tensor(tensor)
+    type = Nx.Type.normalize!(opts[:type] || type)
+    {backend, backend_opts} = backend_of(tensor)
+    out = %T{type: type, shape: shape, names: names}
+    backend.constant(out, Nx.Type.cast_number!(type, value), backend_opts)
+  end
+
+  defp backend_of(%T{data: %Nx.Torch.Backend{device: device}}),
+    do: {Nx.Torch.Backend, [device: device]}
+
+  defp backend_of(_tensor), do: default_backend()
+
+  @doc """
+  The arithmetic mean, over all axes or the given ones. The result is a
+  floating type.
+
+  ## Options
+
+    * `:axes` - the axes to average over (all by default)
+    * `:keep_axes` - keep the reduced axes with size 1 (default `false`)
+
+  ## Examples
+
+      iex> Nx.mean(Nx.tensor([[1, 2], [3, 4]]))
+      #Nx.Tensor<
+        f32
+        2.5
+      >
+
+      iex> Nx.mean(Nx.tensor([[1, 2], [3, 4]], names: [:x, :y]), axes: [:y])
+      #Nx.Tensor<
+        f32[x: 2]
+        [1.5, 3.5]
+      >
+  """
+  @spec mean(t, keyword) :: Nx.Tensor.t()
+  def mean(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, [:axes, keep_axes: false])
+    %T{shape: shape, names: names} = tensor = to_tensor(tensor)
+    count = reduced_count(shape, names, opts[:axes])
+    divide(sum(tensor, opts), count)
+  end
+
+  defp reduced_count(shape, _names, nil), do: size(shape)
+
+  defp reduced_count(shape, names, axes) do
+    shape |> Nx.Shape.normalize_axes(axes, names) |> Enum.reduce(1, &(elem(shape, &1) * &2))
+  end
+
+  @doc """
+  Returns 1 (as u8) when every pair of elements of `a` and `b` satisfies
+  `|a - b| <= atol + rtol * |b|` (equal infinities count as close), else 0.
+
+  ## Options
+
+    * `:atol` - absolute tolerance (default `1.0e-8`)
+    * `:rtol` - relative tolerance (default `1.0e-5`)
+    * `:equal_nan` - whether NaN is close to NaN (default `false`)
+
+  ## Examples
+
+      iex> Nx.all_close(Nx.tensor([1.0e10, 1.0e-7]), Nx.tensor([1.00001e10, 1.0e-8]))
+      #Nx.Tensor<
+        u8
+        0
+      >
+
+      iex> Nx.all_close(Nx.tensor([1.0, :nan]), Nx.tensor([1.0, :nan]), equal_nan: true)
+      #Nx.Tensor<
+        u8
+        1
+      >
+  """
+  @spec all_close(t, t, keyword) :: Nx.Tensor.t()
+  def all_close(a, b, opts \\ []) do
+    opts = Keyword.validate!(opts, atol: 1.0e-8, rtol: 1.0e-5, equal_nan: false)
+    a = to_tensor(a)
+    b = to_tensor(b)
+    tolerance = add(opts[:atol], multiply(opts[:rtol], abs(b)))
+    close = logical_or(less_equal(abs(subtract(a, b)), tolerance), equal(a, b))
+
+    close =
+      if opts[:equal_nan] and not Nx.Type.integer?(Nx.Type.merge(type(a), type(b))),
+        do: logical_or(close, logical_and(is_nan(a), is_nan(b))),
+        else: close
+
+    all(close)
+  end
+
+  @doc """
+  `log(sum(exp(tensor)))` over all axes or the given ones, computed without
+  overflow (the maximum is subtracted first).
+
+  ## Options
+
+    * `:axes` - the axes to reduce (all by default)
+    * `:keep_axes` - keep the reduced axes with size 1 (default `false`)
+    * `:exp_scaling_factor` - a tensor of factors multiplying `exp(tensor)`
+      before the sum (default `1`)
+
+  ## Examples
+
+      iex> Nx.logsumexp(Nx.tensor([1000.0, 1000.0]))
+      #Nx.Tensor<
+        f32
+        1000.6932
+      >
+
+      iex> Nx.logsumexp(Nx.tensor([[0.0, 0.0], [1.0, 2.0]], type: :f64), axes: [1])
+      #Nx.Tensor<
+        f64[2]
+        [0.6931471805599453, 2.313261687518223]
+      >
+  """
+  @spec logsumexp(t, keyword) :: Nx.Tensor.t()
+  def logsumexp(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, [:axes, keep_axes: false, exp_scaling_factor: 1])
+    tensor = to_tensor(tensor)
+    axes_opts = [axes: opts[:axes], keep_axes: true]
+    max = reduce_max(tensor, axes_opts)
+    # an infinite maximum would turn x - max into NaN; shift by 0 there instead
+    shift = select(is_infinity(max), 0, max)
+    scaled = multiply(exp(subtract(tensor, shift)), opts[:exp_scaling_factor])
+    result = add(log(sum(scaled, axes_opts)), shift)
+
+    if opts[:keep_axes],
+      do: result,
+      else: squeeze(result, axes: reduced_axes(tensor, opts[:axes]))
+  end
+
+  defp reduced_axes(%T{shape: shape}, nil), do: axes(shape)
+  defp reduced_axes(%T{shape: shape, names: names}, axes), do: normalize_axes!(shape, axes, names)
+
+  @doc """
+  The variance, over all axes or the given ones: the mean squared distance
+  from the mean, divided by `n - ddof`.
+
+  ## Options
+
+    * `:axes` - the axes to reduce (all by default)
+    * `:ddof` - delta degrees of freedom (default `0`)
+    * `:keep_axes` - keep the reduced axes with size 1 (default `false`)
+
+  ## Examples
+
+      iex> Nx.variance(Nx.tensor([1, 2, 3, 4]))
+      #Nx.Tensor<
+        f32
+        1.25
+      >
+
+      iex> Nx.variance(Nx.tensor([[1.0, 3.0], [2.0, 2.0]]), axes: [1], ddof: 1)
+      #Nx.Tensor<
+        f32[2]
+        [2.0, 0.0]
+      >
+  """
+  @spec variance(t, keyword) :: Nx.Tensor.t()
+  def variance(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, [:axes, ddof: 0, keep_axes: false])
+    %T{shape: shape, names: names} = tensor = to_tensor(tensor)
+    count = reduced_count(shape, names, opts[:axes])
+    mean = mean(tensor, axes: opts[:axes], keep_axes: true)
+    centered = subtract(tensor, mean)
+
+    squares =
+      sum(multiply(centered, conjugate_if_complex(centered)),
+        axes: opts[:axes],
+        keep_axes: opts[:keep_axes]
+      )
+
+    divide(real_if_complex(squares), count - opts[:ddof])
+  end
+
+  defp conjugate_if_complex(%T{type: {:c, _}} = t), do: conjugate(t)
+  defp conjugate_if_complex(t), do: t
+  defp real_if_complex(%T{type: {:c, _}} = t), do: real(t)
+  defp real_if_complex(t), do: t
+
+  @doc """
+  The standard deviation: the square root of `variance/2` (same options).
+
+  ## Examples
+
+      iex> Nx.standard_deviation(Nx.tensor([2, 4, 4, 4, 5, 5, 7, 9]))
+      #Nx.Tensor<
+        f32
+        2.0
+      >
+  """
+  @spec standard_deviation(t, keyword) :: Nx.Tensor.t()
+  def standard_deviation(tensor, opts \\ []), do: sqrt(variance(tensor, opts))
+
+  @doc """
+  The weighted mean over all axes or the given ones:
+  `sum(tensor * weights) / sum(weights)`. `weights` has the tensor's shape,
+  or is one-dimensional along the single axis given in `:axes`.
+
+  ## Options
+
+    * `:axes` - the axes to reduce (all by default)
+    * `:keep_axes` - keep the reduced axes with size 1 (default `false`)
+
+  ## Examples
+
+      iex> Nx.weighted_mean(Nx.tensor([1, 2, 3]), Nx.tensor([3, 1, 0]))
+      #Nx.Tensor<
+        f32
+        1.25
+      >
+
+      iex> Nx.weighted_mean(Nx.tensor([[1.0, 3.0], [2.0, 4.0]]), Nx.tensor([1.0, 3.0]), axes: [1])
+      #Nx.Tensor<
+        f32[2]
+        [2.5, 3.5]
+      >
+  """
+  @spec weighted_mean(t, t, keyword) :: Nx.Tensor.t()
+  def weighted_mean(tensor, weights, opts \\ []) do
+    opts = Keyword.validate!(opts, [:axes, keep_axes: false])
+    %T{shape: shape, names: names} = tensor = to_tensor(tensor)
+    %T{shape: wshape} = weights = to_tensor(weights)
+
+    weights =
+      cond do
+        wshape == shape ->
+          weights
+
+        match?([_], opts[:axes] || []) and tuple_size(wshape) == 1 ->
+          [axis] = normalize_axes!(shape, opts[:axes], names)
+          broadcast(weights, shape, axes: [axis])
+
+        true ->
+          raise ArgumentError,
+                "weights shape #{inspect(wshape)} must match tensor shape #{inspect(shape)}, " <>
+                  "or be one-dimensional along a single reduced axis"
+      end
+
+    sum_opts = [axes: opts[:axes], keep_axes: opts[:keep_axes]]
+    divide(sum(multiply(tensor, weights), sum_opts), sum(weights, sum_opts))
+  end
+
+  @doc """
+  The median over all elements or along one axis. With an even count it is
+  the mean of the two middle elements (a floating result); with an odd
+  count it is the middle element itself.
+
+  ## Options
+
+    * `:axis` - the axis (the flattened tensor by default)
+    * `:keep_axis` - keep the reduced axis with size 1 (default `false`)
+
+  ## Examples
+
+      iex> Nx.median(Nx.tensor([[1, 2, 3], [4, 5, 6]]))
+      #Nx.Tensor<
+        f32
+        3.5
+      >
+
+      iex> Nx.median(Nx.tensor([[3, 1, 2], [9, 7, 8]]), axis: 1)
+      #Nx.Tensor<
+        s32[2]
+        [2, 8]
+      >
+  """
+  @spec median(t, keyword) :: Nx.Tensor.t()
+  def median(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, [:axis, keep_axis: false])
+    tensor = to_tensor(tensor)
+
+    {tensor, axis} =
+      case opts[:axis] do
+        nil -> {flatten(tensor), 0}
+        axis -> {tensor, normalize_axis!(tensor.shape, axis, tensor.names)}
+      end
+
+    n = elem(tensor.shape, axis)
+    sorted = sort(tensor, axis: axis)
+    half = div(n, 2)
+
+    result =
+      if rem(n, 2) == 1 do
+        slice_along_axis(sorted, half, 1, axis: axis)
+      else
+        sorted |> slice_along_axis(half - 1, 2, axis: axis) |> mean(axes: [axis], keep_axes: true)
+      end
+
+    if opts[:keep_axis] and opts[:axis] != nil, do: result, else: squeeze(result, axes: [axis])
+  end
+
+  @doc """
+  The most frequent element over all elements or along one axis; ties go to
+  the smallest value.
+
+  ## Options
+
+    * `:axis` - the axis (the flattened tensor by default)
+    * `:keep_axis` - keep the reduced axis with size 1 (default `false`)
+
+  ## Examples
+
+      iex> Nx.mode(Nx.tensor([3, 1, 3, 2, 1]))
+      #Nx.Tensor<
+        s32
+        1
+      >
+
+      iex> Nx.mode(Nx.tensor([[1, 2, 2], [5, 5, 4]]), axis: 1)
+      #Nx.Tensor<
+        s32[2]
+        [2, 5]
+      >
+  """
+  @spec mode(t, keyword) :: Nx.Tensor.t()
+  def mode(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, [:axis, keep_axis: false])
+    tensor = to_tensor(tensor)
+
+    {tensor, axis} =
+      case opts[:axis] do
+        nil -> {flatten(tensor), 0}
+        axis -> {tensor, normalize_axis!(tensor.shape, axis, tensor.names)}
+      end
+
+    # counts[..., i] = how many elements along the axis equal element i
+    moved = moveaxis_last(tensor, axis)
+    rank = tuple_size(moved.shape)
+    counts = sum(equal(new_axis(moved, rank), new_axis(moved, rank - 1)), axes: [rank])
+    best = reduce_max(counts, axes: [rank - 1], keep_axes: true)
+    candidates = select(equal(counts, best), moved, Nx.Constants.max(moved.type))
+    result = reduce_min(candidates, axes: [rank - 1], keep_axes: true)
+    result = moveaxis_back(result, axis)
+
+    if opts[:keep_axis] and opts[:axis] != nil, do: result, else: squeeze(result, axes: [axis])
+  end
+
+  defp moveaxis_last(%T{shape: shape} = t, axis) do
+    rank = tuple_size(shape)
+    others = Enum.to_list(0..(rank - 1)//1) -- [axis]
+    transpose(t, axes: others ++ [axis])
+  end
+
+  defp moveaxis_back(%T{shape: shape} = t, axis) do
+    rank = tuple_size(shape)
+    perm = Enum.to_list(0..(rank - 2)//1) |> List.insert_at(axis, rank - 1)
+    transpose(t, axes: perm)
+  end
+
+  @doc """
+  The covariance matrix of the variables (columns) of a `{..., n, d}`
+  tensor of `n` observations: a `{..., d, d}` tensor, normalized by
+  `n - ddof`.
+
+  ## Options
+
+    * `:ddof` - delta degrees of freedom (default `0`)
+
+  ## Examples
+
+      iex> Nx.covariance(Nx.tensor([[1.0, 2.0], [3.0, 6.0], [5.0, 10.0]]), ddof: 1)
+      #Nx.Tensor<
+        f32[2][2]
+        [
+          [4.0, 8.0],
+          [8.0, 16.0]
+        ]
+      >
+  """
+  @spec covariance(t, keyword) :: Nx.Tensor.t()
+  def covariance(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, ddof: 0)
+    %T{shape: shape} = tensor = to_tensor(tensor)
+    rank = tuple_size(shape)
+
+    if rank < 2 do
+      raise ArgumentError, "covariance expects a tensor of rank 2 or more, got #{inspect(shape)}"
+    end
+
+    n = elem(shape, rank - 2)
+    centered = subtract(tensor, mean(tensor, axes: [rank - 2], keep_axes: true))
+    batch = Enum.to_list(0..(rank - 3)//1)
+    products = dot(conjugate_if_complex(centered), [rank - 2], batch, centered, [rank - 2], batch)
+    divide(products, n - opts[:ddof])
+  end
+
+  @doc """
+  Reduces over all axes or the given ones with an Elixir function of two
+  scalar tensors (the element and the accumulator), starting from `acc`.
+
+  The function runs once per element, so this is meant for operations that
+  have no built-in reduction; prefer `sum/2`, `product/2`, `reduce_max/2`
+  and friends when they apply.
+
+  ## Options
+
+    * `:axes` - the axes to reduce (all by default)
+    * `:keep_axes` - keep the reduced axes with size 1 (default `false`)
+    * `:type` - the result type (the merge of the tensor's and the
+      accumulator's types by default)
+
+  ## Examples
+
+      iex> Nx.reduce(Nx.tensor([1, 2, 3, 4]), 0, fn x, acc -> Nx.add(x, acc) end)
+      #Nx.Tensor<
+        s32
+        10
+      >
+
+      iex> Nx.reduce(Nx.tensor([[1, 5], [7, 3]]), 1, [axes: [1]], &Nx.multiply/2)
+      #Nx.Tensor<
+        s32[2]
+        [5, 21]
+      >
+  """
+  @spec reduce(t, t, keyword, (Nx.Tensor.t(), Nx.Tensor.t() -> Nx.Tensor.t())) :: Nx.Tensor.t()
+  def reduce(tensor, acc, opts \\ [], fun) when is_function(fun, 2) do
+    opts = Keyword.validate!(opts, [:axes, :type, keep_axes: false])
+    %T{shape: shape, names: names, type: type} = tensor = to_tensor(tensor)
+    acc = to_tensor(acc)
+
+    unless acc.shape == {} do
+      raise ArgumentError,
+            "the accumulator of reduce/4 must be a scalar, got shape #{inspect(acc.shape)}"
+    end
+
+    out_type = Nx.Type.normalize!(opts[:type] || Nx.Type.merge(type, acc.type))
+
+    axes =
+      case opts[:axes] do
+        nil -> axes(shape)
+        axes -> normalize_axes!(shape, axes, names) |> Enum.sort()
+      end
+
+    {new_shape, new_names} = reduced_shape(shape, names, axes, opts[:keep_axes])
+    out = %T{tensor | type: out_type, shape: new_shape, names: new_names}
+    impl!(tensor).reduce(out, tensor, acc, [axes: axes, keep_axes: opts[:keep_axes]], fun)
   end
 
   ## Introspection

@@ -468,6 +468,40 @@ defmodule Nx.Torch.Backend do
     to_nx(apply(NIF, pick(:t_stack, out), args), out, first)
   end
 
+  ## Reductions with an Elixir function
+
+  # Runs the function element by element on scalar tensors: there is no kernel to hand an
+  # arbitrary Elixir function to. Reduced axes are moved last and flattened, so each output
+  # element folds one contiguous row.
+  @impl true
+  def reduce(%T{type: type, shape: out_shape} = out, tensor, acc, opts, fun) do
+    axes = opts[:axes]
+    %T{shape: shape} = tensor
+    rank = tuple_size(shape)
+    kept = Enum.to_list(0..(rank - 1)//1) -- axes
+    row = Enum.reduce(axes, 1, &(elem(shape, &1) * &2))
+    rows = div(Nx.size(shape), max(row, 1))
+
+    flat =
+      tensor
+      |> Nx.transpose(axes: kept ++ axes)
+      |> Nx.reshape({rows, row})
+
+    values =
+      for r <- 0..(rows - 1)//1 do
+        line = flat |> Nx.slice([r, 0], [1, row]) |> Nx.reshape({row})
+
+        Enum.reduce(0..(row - 1)//1, Nx.as_type(acc, type), fn i, acc ->
+          fun.(Nx.slice(line, [i], [1]) |> Nx.reshape({}), acc) |> Nx.as_type(type)
+        end)
+      end
+
+    values
+    |> Nx.stack()
+    |> Nx.reshape(out_shape)
+    |> then(&%{out | data: &1.data})
+  end
+
   ## Operations of the later API issues
 
   for {name, arity} <- Nx.Backend.behaviour_info(:callbacks),
@@ -499,6 +533,7 @@ defmodule Nx.Torch.Backend do
         :any,
         :argmax,
         :argmin,
+        :reduce,
         :dot,
         :sort,
         :argsort,
