@@ -321,45 +321,123 @@ defmodule Nx.Defn do
   ## Gradients
 
   @doc """
-  Returns a function computing the gradient of the one-argument `fun`.
+  Returns a function of one argument that computes the gradient of `fun`
+  there. See `grad/2`.
 
-  Not implemented yet: raises.
+  ## Examples
+
+      iex> fun = Nx.Defn.grad(fn x -> Nx.sum(Nx.multiply(x, x)) end)
+      iex> fun.(Nx.tensor([1.0, -2.0, 3.0]))
+      #Nx.Tensor<
+        f32[3]
+        [2.0, -4.0, 6.0]
+      >
   """
   @spec grad((term -> Nx.Tensor.t())) :: (term -> term)
   def grad(fun) when is_function(fun, 1), do: fn value -> grad(value, fun) end
 
   @doc """
-  The gradient of `fun` (which must return a scalar) with respect to
-  `var_or_vars` (a tensor or container).
+  The gradient of `fun` with respect to `var_or_vars`: a tensor, or any
+  container of tensors (tuples, maps, `Nx.Container` structs), which
+  `fun` receives as its only argument. The gradient has the same
+  structure, with one tensor of the same shape per tensor (floating point,
+  also for integer inputs).
 
-  Not implemented yet: raises.
+  `fun` should return a scalar. When it returns a larger tensor, the
+  gradient is that of the sum of its elements (the extra dimensions are
+  treated as batch dimensions).
+
+  It works both inside `defn`, where the gradient becomes part of the
+  expression being built, and outside, where `fun` is traced and compiled
+  with the default options (see `jit/2`). Gradients of gradients work.
+
+  Tensors that `fun` captures from its environment, instead of reading
+  them from its argument, are constants for the gradient, as are values
+  wrapped in `Nx.Defn.Kernel.stop_grad/1`. Operations whose result is
+  piecewise constant (comparisons, rounding, `argmax`, bitwise and logical
+  operations, ...) have a zero gradient; `Nx.quotient/2`, `Nx.reduce/4`
+  and `Nx.window_reduce/5` have none and raise (use
+  `Nx.Defn.Kernel.custom_grad/3` to give them one).
+
+  ## Conventions at non-differentiable points
+
+    * `Nx.max/2`, `Nx.min/2`: when both sides are equal, each gets half
+    * `Nx.reduce_max/2`, `Nx.reduce_min/2` (and the cumulative versions):
+      tied elements share the gradient equally
+    * `Nx.abs/1` at zero: the gradient of the identity
+    * `Nx.clip/3`: the operand gets the gradient strictly between the
+      bounds, each bound where the operand is strictly beyond it
+
+  ## Examples
+
+      iex> Nx.Defn.grad(Nx.tensor(0.0), &Nx.sin/1)
+      #Nx.Tensor<
+        f32
+        1.0
+      >
+
+  With a container of variables, the gradient has the same structure:
+
+      iex> f = fn {a, b} -> Nx.multiply(Nx.multiply(a, a), b) end
+      iex> {da, db} = Nx.Defn.grad({Nx.tensor(2.0), Nx.tensor(3.0)}, f)
+      iex> {Nx.to_number(da), Nx.to_number(db)}
+      {12.0, 4.0}
+
+  Inside `defn`, where `grad/2` is imported with `Nx.Defn`:
+
+      defn tanh_grad(t), do: grad(t, &Nx.tanh/1)
+
+  ## Error cases
+
+      iex> Nx.Defn.grad(Nx.tensor(3), &Nx.quotient(&1, 2))
+      ** (ArgumentError) cannot compute the gradient of Nx.quotient/2 (integer division is piecewise constant); for a floor division of floats use Nx.floor(Nx.divide(a, b)), whose gradient is zero
   """
   @spec grad(term, (term -> Nx.Tensor.t())) :: term
   def grad(var_or_vars, fun) when is_function(fun, 1) do
-    _ = var_or_vars
-    raise "Nx.Defn.grad/2 is not implemented yet"
+    {_value, grad} = value_and_grad(var_or_vars, fun)
+    grad
   end
 
   @doc """
-  Returns a function computing `{value, gradient}` of the one-argument
-  `fun`.
+  Returns a function of one argument that computes `{value, gradient}` of
+  `fun` there. See `value_and_grad/3`.
 
-  Not implemented yet: raises.
+  ## Examples
+
+      iex> fun = Nx.Defn.value_and_grad(&Nx.exp/1)
+      iex> {value, grad} = fun.(Nx.tensor(0.0))
+      iex> {Nx.to_number(value), Nx.to_number(grad)}
+      {1.0, 1.0}
   """
   @spec value_and_grad((term -> Nx.Tensor.t())) :: (term -> {term, term})
   def value_and_grad(fun) when is_function(fun, 1), do: fn value -> value_and_grad(value, fun) end
 
   @doc """
-  Returns `{value, gradient}` of `fun` at `var_or_vars`; the gradient is
-  taken of `transform.(value)`.
+  Returns `{value, gradient}`: the value of `fun` at `var_or_vars` and
+  its gradient there, computed together (see `grad/2`).
 
-  Not implemented yet: raises.
+  `transform` is applied to the value to get the scalar to differentiate,
+  while the whole value is returned: a function can return its loss along
+  with other results (predictions, metrics) and be differentiated on the
+  loss alone, in one pass.
+
+  ## Examples
+
+      iex> {value, grad} = Nx.Defn.value_and_grad(Nx.tensor([1.0, 2.0]), &Nx.sum(Nx.pow(&1, 3)))
+      iex> {Nx.to_number(value), Nx.to_list(grad)}
+      {9.0, [3.0, 12.0]}
+
+  Differentiating one element of a tuple:
+
+      iex> fun = fn x -> {Nx.multiply(x, 10), Nx.sum(Nx.multiply(x, x))} end
+      iex> {{scaled, loss}, grad} = Nx.Defn.value_and_grad(Nx.tensor([1.0, 2.0]), fun, &elem(&1, 1))
+      iex> {Nx.to_list(scaled), Nx.to_number(loss), Nx.to_list(grad)}
+      {[10.0, 20.0], 5.0, [2.0, 4.0]}
   """
   @spec value_and_grad(term, (term -> term), (term -> Nx.Tensor.t())) :: {term, term}
   def value_and_grad(var_or_vars, fun, transform \\ & &1)
       when is_function(fun, 1) and is_function(transform, 1) do
-    _ = var_or_vars
-    raise "Nx.Defn.value_and_grad/3 is not implemented yet"
+    jit_apply(&Nx.Defn.Grad.transform(&1, fun, transform), [var_or_vars], on_conflict: :reuse)
   end
 
   ## Definitions
