@@ -243,7 +243,11 @@ defmodule Nx.Defn.Grad do
 
   # Rules return gradients with the shape of the argument; scalars (from
   # constants) are broadcast. Names are dropped: they carry no meaning for
-  # gradients and could conflict between paths.
+  # gradients and could conflict between paths. Complex gradients follow
+  # the convention dL/dRe + i dL/dIm, so a real value keeps the real part.
+  defp fit!(%T{type: {:c, _}} = g, %T{type: {kind, _}} = node) when kind != :c,
+    do: fit!(Nx.real(g), node)
+
   defp fit!(%T{shape: shape} = g, %T{shape: shape}), do: unname(g)
   defp fit!(%T{shape: {}} = g, %T{shape: shape}), do: g |> Nx.broadcast(shape) |> unname()
 

@@ -383,6 +383,50 @@ defmodule Nx.Defn.GradTest do
     end
   end
 
+  describe "composite functions" do
+    test "mean, variance, standard_deviation, logsumexp" do
+      x = random({3, 4})
+      check_grad(&weighted(Nx.mean(&1, axes: [1])), x)
+      check_grad(&weighted(Nx.variance(&1, axes: [0])), x)
+      check_grad(&weighted(Nx.standard_deviation(&1, axes: [1], ddof: 1)), x)
+      check_grad(&weighted(Nx.logsumexp(&1, axes: [1])), x)
+    end
+
+    test "median, weighted_mean, covariance, log2" do
+      x = random({3, 4}, 0.5, 2.0)
+      check_grad(&weighted(Nx.median(&1, axis: 1)), x)
+
+      check_grad(
+        fn {x, w} -> weighted(Nx.weighted_mean(x, w, axes: [1])) end,
+        {x, random({3, 4}, 0.5, 1.0)}
+      )
+
+      check_grad(&weighted(Nx.covariance(&1)), x)
+      check_grad(&weighted(Nx.log2(&1)), x)
+    end
+  end
+
+  describe "complex values" do
+    test "holomorphic operations, real and imag" do
+      f = fn {x, y} ->
+        z = Nx.complex(x, y)
+        u = Nx.multiply(Nx.exp(z), Nx.divide(z, Nx.add(z, 3)))
+        Nx.add(weighted(Nx.real(u)), Nx.multiply(weighted(Nx.imag(u)), 2))
+      end
+
+      check_grad(f, {random({3}), random({3})})
+    end
+
+    test "abs and phase" do
+      f = fn {x, y} ->
+        z = Nx.complex(x, y)
+        Nx.add(weighted(Nx.abs(Nx.multiply(z, z))), weighted(Nx.phase(z)))
+      end
+
+      check_grad(f, {random({3}), random({3})})
+    end
+  end
+
   describe "containers and types" do
     test "maps of variables" do
       x = random({2})
@@ -405,6 +449,17 @@ defmodule Nx.Defn.GradTest do
 
     test "f64 stays f64" do
       assert grad(random({2}), &Nx.sum(Nx.sin(&1))) |> Nx.type() == {:f, 64}
+    end
+
+    test "gradients keep the names of the variables" do
+      x = Nx.tensor([[1.0, 2.0]], names: [:rows, :cols])
+      assert grad(x, &Nx.sum(Nx.transpose(&1))) |> Nx.names() == [:rows, :cols]
+    end
+
+    test "hooks on the way do not change the gradient" do
+      x = random({2})
+      f = fn x -> x |> Nx.sin() |> Nx.Defn.Kernel.hook(fn _ -> :ok end) |> Nx.sum() end
+      assert_all_close(grad(x, f), Nx.cos(x))
     end
 
     test "non-scalar results are summed" do

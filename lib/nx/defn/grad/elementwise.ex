@@ -25,10 +25,10 @@ defmodule Nx.Defn.Grad.Elementwise do
   end
 
   def grad(:abs, [x], _ans, g), do: [{x, Nx.select(Nx.greater_equal(x, 0), g, Nx.negate(g))}]
-  def grad(:exp, [x], ans, g), do: [{x, Nx.multiply(g, ans)}]
-  def grad(:expm1, [x], ans, g), do: [{x, Nx.multiply(g, Nx.add(ans, 1))}]
-  def grad(:log, [x], _ans, g), do: [{x, Nx.divide(g, x)}]
-  def grad(:log1p, [x], _ans, g), do: [{x, Nx.divide(g, Nx.add(x, 1))}]
+  def grad(:exp, [x], ans, g), do: [{x, Nx.multiply(g, conj(ans))}]
+  def grad(:expm1, [x], ans, g), do: [{x, Nx.multiply(g, conj(Nx.add(ans, 1)))}]
+  def grad(:log, [x], _ans, g), do: [{x, Nx.divide(g, conj(x))}]
+  def grad(:log1p, [x], _ans, g), do: [{x, Nx.divide(g, conj(Nx.add(x, 1)))}]
 
   def grad(:sigmoid, [x], ans, g),
     do: [{x, g |> Nx.multiply(ans) |> Nx.multiply(Nx.subtract(1, ans))}]
@@ -72,7 +72,8 @@ defmodule Nx.Defn.Grad.Elementwise do
   def grad(:erf_inv, [x], ans, g),
     do: [{x, g |> Nx.multiply(@sqrt_pi_over_two) |> Nx.multiply(Nx.exp(Nx.multiply(ans, ans)))}]
 
-  # Complex gradients follow the convention dL/dRe + i dL/dIm.
+  # Complex gradients follow the convention dL/dRe + i dL/dIm (as
+  # PyTorch): for holomorphic operations, g times the conjugate derivative.
   def grad(:conjugate, [%{type: {:c, _}} = z], _ans, g), do: [{z, Nx.conjugate(g)}]
   def grad(:conjugate, [x], _ans, g), do: [{x, Nx.real(g)}]
   def grad(:real, [x], _ans, g), do: [{x, g}]
@@ -104,11 +105,11 @@ defmodule Nx.Defn.Grad.Elementwise do
   def grad(:subtract, [x, y], _ans, g), do: [unbroadcast(x, g), unbroadcast(y, Nx.negate(g))]
 
   def grad(:multiply, [x, y], _ans, g),
-    do: [unbroadcast(x, Nx.multiply(g, y)), unbroadcast(y, Nx.multiply(g, x))]
+    do: [unbroadcast(x, Nx.multiply(g, conj(y))), unbroadcast(y, Nx.multiply(g, conj(x)))]
 
   def grad(:divide, [x, y], ans, g) do
-    gx = Nx.divide(g, y)
-    [unbroadcast(x, gx), unbroadcast(y, Nx.negate(Nx.multiply(gx, ans)))]
+    gx = Nx.divide(g, conj(y))
+    [unbroadcast(x, gx), unbroadcast(y, Nx.negate(Nx.multiply(gx, conj(ans))))]
   end
 
   # d/dx x^y = y x^(y-1); d/dy x^y = x^y log(x). The exponent y - 1 is
@@ -180,6 +181,11 @@ defmodule Nx.Defn.Grad.Elementwise do
   def grad(_op, _args, _ans, _g), do: nil
 
   ## Helpers
+
+  # For holomorphic operations the gradient is g times the conjugate of
+  # the derivative; real values are their own conjugate.
+  defp conj(%{type: {:c, _}} = t), do: Nx.conjugate(t)
+  defp conj(t), do: t
 
   defp one_minus_square(x), do: Nx.subtract(1, Nx.multiply(x, x))
 

@@ -1,6 +1,6 @@
 defmodule Nx.Defn.Grad.Reduce do
   # Gradient rules of operations that combine elements: aggregates,
-  # cumulative operations, dot, sort and top_k, and window aggregates.
+  # cumulative operations, dot, sort and top_k.
   #
   # Same contract as `Nx.Defn.Grad.Elementwise.grad/4`; tuple results
   # (top_k) get a list with one gradient (or nil) per element.
@@ -130,35 +130,6 @@ defmodule Nx.Defn.Grad.Reduce do
       |> Nx.transpose(axes: inverse(by ++ free_y ++ paired(cx, cy)))
 
     [{x, gx}, {y, gy}]
-  end
-
-  # Every element gets the sum of the gradients of the windows holding it:
-  # a window sum over the gradient spread with the strides and padded so
-  # that position i sees exactly those windows.
-  def grad(:window_sum, [x, window, opts], _ans, g) do
-    strides = opts[:strides]
-    dilations = opts[:window_dilations]
-    padding = opts[:padding]
-
-    config =
-      [
-        Tuple.to_list(x.shape),
-        Tuple.to_list(window),
-        strides,
-        dilations,
-        padding,
-        Tuple.to_list(g.shape)
-      ]
-      |> Enum.zip_with(fn [n, w, s, d, {lo, _hi}, m] ->
-        effective = (w - 1) * d + 1
-        before = effective - 1 - lo
-        {before, n + effective - 1 - before - ((m - 1) * s + 1), s - 1}
-      end)
-
-    spread = Nx.pad(g, 0, config)
-    opts = [strides: List.duplicate(1, Nx.rank(x)), window_dilations: dilations, padding: :valid]
-    # Called dynamically: window operations are not part of every build of the API.
-    [{x, apply(Nx, :window_sum, [spread, window, opts])}]
   end
 
   def grad(op, _args, _ans, _g) when op in [:reduce, :window_reduce, :window_product] do
