@@ -37,4 +37,28 @@ defmodule Nx.Torch.MemoryTest do
     :erlang.garbage_collect()
     assert wait_until(fn -> live_tensors() <= baseline end)
   end
+
+  test "a loop creating 100 MB tensors without deallocating stays bounded" do
+    baseline = Nx.Torch.memory_stats()[:cpu].bytes
+    parent = self()
+
+    loop = fn ->
+      peak =
+        Enum.reduce(1..30, 0, fn i, peak ->
+          # 25M f32 elements = 100 MB, a new tensor each iteration, the old one dropped
+          t = Nx.broadcast(Nx.tensor(i * 1.0), {25_000_000}) |> Nx.multiply(2.0)
+          _ = t
+          max(peak, Nx.Torch.memory_stats()[:cpu].bytes - baseline)
+        end)
+
+      send(parent, {:peak, peak})
+    end
+
+    # A large heap means the process would not be collected for its own small terms for a
+    # long time: only the tensor accounting triggers the collections. Without it, this loop
+    # holds 30 x 100 MB.
+    :erlang.spawn_opt(loop, min_heap_size: 50_000_000)
+    assert_receive {:peak, peak}, 60_000
+    assert peak < 700_000_000
+  end
 end

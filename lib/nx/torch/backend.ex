@@ -34,6 +34,13 @@ defmodule Nx.Torch.Backend do
       XLA defines them;
     * `round` rounds halves away from zero, as Nx.
 
+  The BEAM does not see the memory of tensors, only their small handles, so
+  a process that creates large tensors in a loop would not be garbage
+  collected in time. Each process therefore counts the bytes of the large
+  tensors it creates and runs a garbage collection of itself after every
+  256 MiB (`config :nx, torch_gc_bytes: n`), which frees the tensors it no
+  longer references.
+
   Small operations run on normal schedulers; operations whose output has at
   least #{65_536} elements run on dirty CPU schedulers (see
   `dirty_threshold/0`), and transfers on dirty IO schedulers.
@@ -569,7 +576,34 @@ defmodule Nx.Torch.Backend do
             "use Nx.backend_transfer/2 first"
   end
 
-  defp wrap(ref, out, device), do: %{out | data: %__MODULE__{ref: ref, device: device}}
+  defp wrap(ref, %T{shape: shape, type: {_, bits}} = out, device) do
+    account(Nx.size(shape) * bits)
+    %{out | data: %__MODULE__{ref: ref, device: device}}
+  end
+
+  # The BEAM does not see a tensor's memory (only a small resource handle), so a process can
+  # hold gigabytes of garbage tensors without ever being garbage collected. Each process counts
+  # the bytes of the large tensors it creates and collects itself after every
+  # `:torch_gc_bytes` of them (256 MiB by default), which releases the unreferenced ones.
+  @gc_key {__MODULE__, :allocated_bits}
+  @small_bits 65_536 * 8
+
+  defp account(bits) when bits < @small_bits, do: :ok
+
+  defp account(bits) do
+    total = Process.get(@gc_key, 0) + bits
+
+    if total >= gc_threshold_bits() do
+      Process.put(@gc_key, 0)
+      :erlang.garbage_collect()
+    else
+      Process.put(@gc_key, total)
+    end
+
+    :ok
+  end
+
+  defp gc_threshold_bits, do: Application.get_env(:nx, :torch_gc_bytes, 268_435_456) * 8
 
   defp to_nx(ref, %T{} = out, %T{data: %__MODULE__{device: device}}), do: wrap(ref, out, device)
 end
