@@ -8,7 +8,7 @@ defmodule Nx.Defn.Grad do
   # down, in reverse topological order, and each one hands the sum of the
   # gradients it received to its arguments through the rule of its
   # operation (`Nx.Defn.Grad.Elementwise`, `Nx.Defn.Grad.Shape`,
-  # `Nx.Defn.Grad.Reduce`, `Nx.Defn.Grad.Linalg`). Nodes that depend on no
+  # `Nx.Defn.Grad.Reduce`). Nodes that depend on no
   # target are never visited, so constants and non-differentiable values
   # cost nothing.
   #
@@ -34,8 +34,7 @@ defmodule Nx.Defn.Grad do
   @rule_modules [
     Nx.Defn.Grad.Elementwise,
     Nx.Defn.Grad.Shape,
-    Nx.Defn.Grad.Reduce,
-    Nx.Defn.Grad.Linalg
+    Nx.Defn.Grad.Reduce
   ]
 
   # Operations whose result is piecewise constant in their inputs, or not
