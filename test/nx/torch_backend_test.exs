@@ -234,6 +234,13 @@ defmodule Nx.Torch.BackendTest do
       assert_raise ArgumentError, fn -> NIF.t_bitcast(ref, 17) end
     end
 
+    test "results larger than the available memory raise instead of waking the OOM killer" do
+      huge = Nx.broadcast(Nx.tensor(1.0), {1_000_000_000_000})
+
+      assert_raise RuntimeError, ~r/refusing to allocate/, fn -> Nx.multiply(huge, 2.0) end
+      assert Nx.to_number(Nx.sum(Nx.tensor([1.0, 2.0]))) == 3.0
+    end
+
     test "tensors shared by many processes" do
       t = Nx.iota({100}, type: :f32)
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <unordered_map>
 #include <c10/util/Exception.h>
+#include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -42,6 +44,28 @@ struct BlockCache {
 BlockCache &block_cache() {
   static BlockCache *cache = new BlockCache();
   return *cache;
+}
+
+// Linux overcommits: an allocation larger than the memory that is really available succeeds
+// and the kernel's OOM killer ends the whole VM when the pages are touched. Large requests are
+// therefore checked against MemAvailable first and refused with a C++ error (an Elixir
+// exception) instead.
+constexpr size_t kCheckAbove = size_t(256) << 20;
+
+size_t available_memory() {
+  FILE *f = std::fopen("/proc/meminfo", "r");
+  if (f == nullptr) return SIZE_MAX;
+  char line[256];
+  size_t kb = 0;
+  bool found = false;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "MemAvailable: %zu kB", &kb) == 1) {
+      found = true;
+      break;
+    }
+  }
+  std::fclose(f);
+  return found ? kb * 1024 : SIZE_MAX;
 }
 
 size_t rounded_size(size_t n) {
@@ -82,6 +106,15 @@ struct CachingCpuAllocator final : public c10::Allocator {
         cache.hits.fetch_add(1, std::memory_order_relaxed);
       } else {
         cache.misses.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    if (base == nullptr && size >= kCheckAbove) {
+      size_t available = available_memory();
+      if (size > available) {
+        C10_THROW_ERROR(OutOfMemoryError, "Nx.Torch: refusing to allocate " + std::to_string(n) +
+                                              " bytes on the CPU: only " +
+                                              std::to_string(available) +
+                                              " bytes of memory are available");
       }
     }
     if (base == nullptr) {
