@@ -676,5 +676,4 @@ defmodule Nx.Defn.GradTest do
     end
   end
 
-  doctest Nx.Defn, only: [grad: 1, grad: 2, value_and_grad: 1, value_and_grad: 3]
 end
