@@ -675,5 +675,4 @@ defmodule Nx.Defn.GradTest do
       end
     end
   end
-
 end
