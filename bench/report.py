@@ -247,7 +247,7 @@ def text_table(rows, width=48):
 def md_table(rows):
     cells = [table_cells(r) for r in rows]
     used = [i for i in range(len(COLUMNS)) if any(c[i] for c in cells)]
-    esc = lambda s: s.replace("|", "\\|")
+    esc = lambda s: s.replace("|", "\\|").replace("*", "\\*")
     lines = ["| " + " | ".join(COLUMNS[i] for i in used) + " |",
              "|" + "|".join("---" for _ in used) + "|"]
     for c in cells:
@@ -326,7 +326,8 @@ def main():
     print(text_table(rows))
 
     os.makedirs(args.out_dir, exist_ok=True)
-    md = "\n".join(["# Benchmarks", "", *[f"- {line}" for line in head], "", md_table(rows), ""])
+    md = "\n".join(["# Benchmarks", "", *[f"- {line.replace('*', chr(92) + '*')}" for line in head], "",
+                    md_table(rows), ""])
     doc = {"header": header, "columns": COLUMNS, "rows": rows, "records": {"nx": nx, "torch": torch}}
     for name in (f"bench-{args.stamp}", "latest"):
         with open(os.path.join(args.out_dir, name + ".md"), "w") as f:
