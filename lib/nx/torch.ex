@@ -54,9 +54,10 @@ defmodule Nx.Torch do
   end
 
   @doc """
-  Information about the engine: LibTorch's thread count, the number of
-  CUDA devices and, when there are none, why, and the caching allocator's
-  counters.
+  Information about the engine: the LibTorch version and path, its thread
+  count, whether libtorch_cuda and the NVIDIA driver could be loaded, the
+  number of CUDA devices and, when there are none, why, and the caching
+  allocator's counters.
 
   ## Examples
 
@@ -65,6 +66,10 @@ defmodule Nx.Torch do
       true
   """
   @spec info() :: %{
+          torch_version: String.t(),
+          libtorch_path: String.t(),
+          cuda_library: :loaded | String.t(),
+          cuda_driver: boolean,
           allocator_cached_bytes: non_neg_integer,
           allocator_hits: non_neg_integer,
           allocator_misses: non_neg_integer,
@@ -73,6 +78,30 @@ defmodule Nx.Torch do
           cuda_reason: String.t()
         }
   def info, do: NIF.rt_info()
+
+  @doc """
+  The CUDA devices the NVIDIA driver reports, with their memory (an empty
+  list without a driver). Works even when LibTorch's CUDA support is not
+  loaded.
+
+  ## Examples
+
+      iex> is_list(Nx.Torch.cuda_devices())
+      true
+  """
+  @spec cuda_devices() :: [
+          %{
+            index: non_neg_integer,
+            name: String.t(),
+            total_bytes: non_neg_integer,
+            free_bytes: non_neg_integer
+          }
+        ]
+  def cuda_devices do
+    for {index, name, total, free} <- NIF.rt_cuda_devices() do
+      %{index: index, name: name, total_bytes: total, free_bytes: free}
+    end
+  end
 
   @doc """
   Returns the caching allocator's free blocks to the system.

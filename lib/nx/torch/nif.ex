@@ -122,6 +122,7 @@ defmodule Nx.Torch.NIF do
     rt_memory_stats: 0,
     rt_info: 0,
     rt_release_cached_memory: 0,
+    rt_cuda_devices: 0,
     dbg_panic_body: 0,
     dbg_panic_decode: 1,
     dbg_panic_encode: 0

@@ -4,8 +4,12 @@
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/Allocator.h>
 #include <ATen/Parallel.h>
+#include <torch/headeronly/version.h>
+
+#include <dlfcn.h>
 
 #include <atomic>
+#include <algorithm>
 #include <string>
 #include <unordered_map>
 #include <c10/util/Exception.h>
@@ -202,6 +206,48 @@ int nx_get_num_threads() {
   } catch (...) {
     return -1;
   }
+}
+
+// Copies `text` into `buf` (always NUL-terminated). Returns the length of `text`.
+static size_t copy_out(const std::string &text, char *buf, size_t len) {
+  if (len > 0) {
+    size_t n = std::min(text.size(), len - 1);
+    std::memcpy(buf, text.data(), n);
+    buf[n] = '\0';
+  }
+  return text.size();
+}
+
+// The LibTorch version the engine was compiled against, e.g. "2.11.0".
+size_t nx_torch_version(char *buf, size_t len) { return copy_out(TORCH_VERSION, buf, len); }
+
+// The path of the libtorch_cpu.so this process loaded.
+size_t nx_libtorch_path(char *buf, size_t len) {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void *>(&at::get_num_threads), &info) != 0 &&
+      info.dli_fname != nullptr) {
+    return copy_out(info.dli_fname, buf, len);
+  }
+  return copy_out("", buf, len);
+}
+
+// Loads libtorch_cuda.so from LibTorch's own directory (with RTLD_GLOBAL so LibTorch's CUDA
+// hooks register). A CPU-only set-up lacks its CUDA dependencies: the load then fails cleanly
+// and `buf` receives the loader's message, which names the missing library.
+int nx_load_cuda(char *buf, size_t len) {
+  char path[4096];
+  nx_libtorch_path(path, sizeof path);
+  std::string dir(path);
+  size_t slash = dir.rfind('/');
+  dir = slash == std::string::npos ? std::string(".") : dir.substr(0, slash);
+  std::string lib = dir + "/libtorch_cuda.so";
+  if (dlopen(lib.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
+    const char *err = dlerror();
+    copy_out(err != nullptr ? err : "unknown error", buf, len);
+    return -1;
+  }
+  copy_out("", buf, len);
+  return 0;
 }
 
 }  // extern "C"

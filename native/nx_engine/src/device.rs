@@ -53,17 +53,60 @@ pub fn cuda_device_count() -> usize {
     }
 }
 
+/// Whether the NVIDIA driver library (libcuda.so) can be loaded.
+pub fn cuda_driver_present() -> bool {
+    // SAFETY: only tries to dlopen the driver library; cudarc's other entry points panic
+    // without it, which is why this check comes first.
+    unsafe { cudarc::driver::sys::is_culib_present() }
+}
+
 /// Why CUDA cannot be used, in words a user can act on.
 pub fn cuda_unavailable_reason() -> String {
     if tch::Cuda::is_available() {
         return "CUDA is available".to_string();
     }
-    // SAFETY: only tries to dlopen the driver library; cudarc's other entry points panic
-    // without it, which is why this check comes first.
-    if !unsafe { cudarc::driver::sys::is_culib_present() } {
+    if !cuda_driver_present() {
         return "no NVIDIA driver was found (libcuda.so could not be loaded)".to_string();
     }
-    "LibTorch was loaded without CUDA support (this is the CPU-only build; \
-     rebuild with NX_TORCH_CUDA=1)"
-        .to_string()
+    match crate::runtime::cuda_load_result() {
+        Some(Err(message)) => format!(
+            "libtorch_cuda.so could not be loaded ({message}); this is the CPU-only set-up: \
+             run `NX_TORCH_CUDA=1 make setup` and rebuild to fetch the CUDA libraries"
+        ),
+        _ => "LibTorch's CUDA support is not loaded; run `NX_TORCH_CUDA=1 make setup` and \
+              rebuild"
+            .to_string(),
+    }
+}
+
+/// One CUDA device as the driver describes it.
+#[derive(Clone, Debug)]
+pub struct CudaDeviceInfo {
+    pub index: usize,
+    pub name: String,
+    pub total_bytes: u64,
+    pub free_bytes: u64,
+}
+
+/// The CUDA devices the driver reports (empty without a driver). Uses cudarc directly, so it
+/// works even when LibTorch's CUDA support is not loaded.
+pub fn cuda_devices() -> Vec<CudaDeviceInfo> {
+    use cudarc::driver::CudaContext;
+    if !cuda_driver_present() {
+        return Vec::new();
+    }
+    let count = CudaContext::device_count().unwrap_or(0).max(0) as usize;
+    (0..count)
+        .filter_map(|index| {
+            let ctx = CudaContext::new(index).ok()?;
+            let name = ctx.name().unwrap_or_else(|_| "unknown".to_string());
+            let (free, total) = ctx.mem_get_info().unwrap_or((0, 0));
+            Some(CudaDeviceInfo {
+                index,
+                name,
+                total_bytes: total as u64,
+                free_bytes: free as u64,
+            })
+        })
+        .collect()
 }

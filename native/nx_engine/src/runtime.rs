@@ -8,6 +8,54 @@ extern "C" {
     fn nx_install_caching_allocator(limit: u64) -> i32;
     fn nx_release_cached_memory();
     fn nx_allocator_stats(out: *mut u64);
+    fn nx_torch_version(buf: *mut u8, len: usize) -> usize;
+    fn nx_libtorch_path(buf: *mut u8, len: usize) -> usize;
+    fn nx_load_cuda(buf: *mut u8, len: usize) -> i32;
+}
+
+/// Calls a shim function that writes a NUL-terminated string into a buffer.
+fn shim_string(f: unsafe extern "C" fn(*mut u8, usize) -> usize) -> String {
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: the shim writes at most `buf.len()` bytes, NUL-terminated.
+    unsafe { f(buf.as_mut_ptr(), buf.len()) };
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// The LibTorch version the engine was built against.
+pub fn torch_version() -> String {
+    shim_string(nx_torch_version)
+}
+
+/// The path of the loaded libtorch_cpu.so.
+pub fn libtorch_path() -> String {
+    shim_string(nx_libtorch_path)
+}
+
+static CUDA_LOAD: once_cell::sync::OnceCell<std::result::Result<(), String>> =
+    once_cell::sync::OnceCell::new();
+
+/// Loads libtorch_cuda.so once (see the shim); the error says which library was missing.
+pub fn load_cuda() -> std::result::Result<(), String> {
+    CUDA_LOAD
+        .get_or_init(|| {
+            let mut buf = vec![0u8; 4096];
+            // SAFETY: the shim writes at most `buf.len()` bytes, NUL-terminated.
+            let rc = unsafe { nx_load_cuda(buf.as_mut_ptr(), buf.len()) };
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            let message = String::from_utf8_lossy(&buf[..end]).into_owned();
+            if rc == 0 {
+                Ok(())
+            } else {
+                Err(message)
+            }
+        })
+        .clone()
+}
+
+/// The result of the load attempt, if one was made.
+pub fn cuda_load_result() -> Option<std::result::Result<(), String>> {
+    CUDA_LOAD.get().cloned()
 }
 
 /// Installs the caching CPU allocator (see cpp/shim.cpp for why). Must run before any tensor

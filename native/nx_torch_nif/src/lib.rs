@@ -63,6 +63,11 @@ fn load(_env: rustler::Env, info: rustler::Term) -> bool {
             eprintln!("Nx.Torch NIF panic: {info}");
         }
     }));
+    // libtorch_cuda.so is loaded when its CUDA dependencies are present (NX_TORCH_CUDA=1 set-up);
+    // otherwise the failure is recorded and reported as the reason CUDA is unavailable.
+    if std::env::var("NX_TORCH_CUDA").as_deref() != Ok("0") {
+        let _ = nx_engine::runtime::load_cuda();
+    }
     // load_info is {threads, allocator cache limit in bytes (0 = LibTorch's own allocator)}
     if let Ok((threads, cache_limit)) = info.decode::<(i64, i64)>() {
         if threads > 0 {

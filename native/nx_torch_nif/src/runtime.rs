@@ -11,6 +11,11 @@ rustler::atoms! {
     allocator_cached_bytes,
     allocator_hits,
     allocator_misses,
+    torch_version,
+    libtorch_path,
+    cuda_library,
+    cuda_driver,
+    loaded,
 }
 
 #[rustler::nif]
@@ -34,7 +39,25 @@ fn rt_memory_stats() -> Vec<(i64, i64, i64)> {
 #[rustler::nif]
 fn rt_info(env: Env) -> Term {
     let (cached, hits, misses) = nx_engine::runtime::allocator_stats();
+    let cuda_lib = match nx_engine::runtime::cuda_load_result() {
+        Some(Ok(())) => loaded().encode(env),
+        Some(Err(message)) => message.encode(env),
+        None => "not attempted (NX_TORCH_CUDA=0)".encode(env),
+    };
     let pairs = [
+        (
+            torch_version().encode(env),
+            nx_engine::runtime::torch_version().encode(env),
+        ),
+        (
+            libtorch_path().encode(env),
+            nx_engine::runtime::libtorch_path().encode(env),
+        ),
+        (cuda_library().encode(env), cuda_lib),
+        (
+            cuda_driver().encode(env),
+            nx_engine::device::cuda_driver_present().encode(env),
+        ),
         (allocator_cached_bytes().encode(env), cached.encode(env)),
         (allocator_hits().encode(env), hits.encode(env)),
         (allocator_misses().encode(env), misses.encode(env)),
@@ -58,4 +81,13 @@ fn rt_info(env: Env) -> Term {
 fn rt_release_cached_memory() -> Atom {
     nx_engine::runtime::release_cached_memory();
     ok()
+}
+
+/// `[{index, name, total_bytes, free_bytes}]` for every CUDA device the driver reports.
+#[rustler::nif(schedule = "DirtyIo")]
+fn rt_cuda_devices() -> Vec<(usize, String, u64, u64)> {
+    nx_engine::device::cuda_devices()
+        .into_iter()
+        .map(|d| (d.index, d.name, d.total_bytes, d.free_bytes))
+        .collect()
 }
