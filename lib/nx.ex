@@ -5057,6 +5057,290 @@ defmodule Nx do
     impl!(tensor).reduce(out, tensor, acc, [axes: axes, keep_axes: opts[:keep_axes]], fun)
   end
 
+  ## Serialization
+
+  @doc """
+  Serializes a tensor, a number or a container of them (tuples, maps and
+  structs deriving `Nx.Container`) to iodata, in Nx's format: data written
+  here is read by Nx and the other way round (see `Nx.Serialize` for the
+  layout). Numbers become scalar tensors.
+
+  ## Options
+
+    * `:compressed` - `true` or a zlib level (`0` to `9`) to compress the
+      description of the value; the tensor data is stored as is.
+
+  ## Examples
+
+      iex> data = Nx.serialize({Nx.tensor([1, 2, 3], names: [:x]), %{bias: Nx.tensor(0.5)}})
+      iex> {t, %{bias: bias}} = Nx.deserialize(data)
+      iex> t
+      #Nx.Tensor<
+        s32[x: 3]
+        [1, 2, 3]
+      >
+      iex> Nx.to_number(bias)
+      0.5
+
+      iex> Nx.serialize(Nx.iota({2}), compressed: 9) |> Nx.deserialize() |> Nx.to_list()
+      [0, 1]
+  """
+  @spec serialize(Nx.Container.t() | t, keyword) :: iodata
+  def serialize(tensor_or_container, opts \\ []),
+    do: Nx.Serialize.serialize(tensor_or_container, opts)
+
+  @doc """
+  Deserializes what `serialize/2` (here or in Nx) wrote.
+
+  It is safe on untrusted input: no atom is ever created (data naming an
+  axis, map key or struct that this VM does not know raises), every
+  tensor's size is checked against its shape and type before anything is
+  allocated, and malformed data raises `ArgumentError`. `opts` may only be
+  `[:safe]`, which is always in effect.
+
+  ## Examples
+
+      iex> Nx.tensor([[1.5, 2.5]]) |> Nx.serialize() |> Nx.deserialize()
+      #Nx.Tensor<
+        f32[1][2]
+        [
+          [1.5, 2.5]
+        ]
+      >
+
+      iex> Nx.deserialize(<<"nx", 9>>)
+      ** (ArgumentError) cannot deserialize Nx format v9
+  """
+  @spec deserialize(iodata, list) :: Nx.Container.t() | Nx.Tensor.t()
+  def deserialize(data, opts \\ []), do: Nx.Serialize.deserialize(data, opts)
+
+  @doc """
+  Loads the contents of a NumPy `.npy` file (given as a binary) into a tensor.
+
+  Format versions 1, 2 and 3, both byte orders, C and Fortran order, and
+  the dtypes bool (as `:u8`), int8 to int64, uint8 to uint64, float16,
+  float32, float64, complex64 and complex128 are supported. Anything
+  else, or malformed data, raises `ArgumentError`. See `Nx.NumPy`.
+
+  ## Examples
+
+      iex> header = "{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }"
+      iex> npy = <<0x93, "NUMPY", 1, 0, byte_size(header)::16-little, header::binary>>
+      iex> Nx.load_numpy!(npy <> <<1::16-little, -1::16-little>>)
+      #Nx.Tensor<
+        s16[2]
+        [1, -1]
+      >
+  """
+  @spec load_numpy!(binary) :: Nx.Tensor.t()
+  def load_numpy!(data), do: Nx.NumPy.load!(data)
+
+  @doc """
+  Loads a NumPy `.npz` archive (given as a binary): a zip file of `.npy`
+  members, stored or deflated (`numpy.savez` and `numpy.savez_compressed`).
+
+  Returns `{name, tensor}` pairs in archive order, names without their
+  `.npy` extension. Raises `ArgumentError` on a malformed archive or member.
+
+  ## Examples
+
+      iex> npz = Nx.NumPy.dump_archive([{"a", Nx.tensor([1, 2])}, {"b", Nx.tensor(1.5)}])
+      iex> [{"a", a}, {"b", b}] = Nx.load_numpy_archive!(npz)
+      iex> {Nx.to_list(a), Nx.to_number(b)}
+      {[1, 2], 1.5}
+  """
+  @spec load_numpy_archive!(binary) :: [{String.t(), Nx.Tensor.t()}]
+  def load_numpy_archive!(archive), do: Nx.NumPy.load_archive!(archive)
+
+  @doc """
+  Returns an `Nx.Heatmap` of the tensor: inspecting it draws the values
+  (of each matrix formed by the last two axes) as ANSI background colors
+  from dark to light, or as digits from 0 to 9 when ANSI is off.
+
+  ## Options
+
+    * `:ansi_enabled` - draw with ANSI colors (defaults to `IO.ANSI.enabled?/0`)
+    * `:ansi_whitespace` - the string drawn in each colored cell (defaults
+      to `"\\u3000"`, a full-width space)
+
+  ## Examples
+
+      iex> Nx.tensor([[1, 2, 3], [4, 5, 6]]) |> Nx.to_heatmap(ansi_enabled: false) |> inspect()
+      "#Nx.Heatmap<\\n  s32[2][3]\\n  \\n  024\\n  579\\n>"
+
+      iex> Nx.to_heatmap(Nx.tensor(1))
+      ** (ArgumentError) cannot show heatmap for scalar tensors, got: #Nx.Tensor<
+        s32
+        1
+      >
+  """
+  @spec to_heatmap(t, keyword) :: Nx.Heatmap.t()
+  def to_heatmap(tensor, opts \\ []) when is_list(opts) do
+    tensor = to_tensor(tensor)
+
+    if tensor.shape == {} do
+      raise ArgumentError, "cannot show heatmap for scalar tensors, got: #{inspect(tensor)}"
+    end
+
+    if Nx.Type.complex?(tensor.type) do
+      raise ArgumentError,
+            "cannot show heatmap for complex tensors, got type #{inspect(tensor.type)}"
+    end
+
+    %Nx.Heatmap{tensor: tensor, opts: opts}
+  end
+
+  @doc """
+  Splits the tensor along its first axis into a lazy stream of tensors of
+  `batch_size` entries each.
+
+  When the axis size is not a multiple of `batch_size`, `:leftover`
+  decides: `:repeat` (the default) completes the last batch with entries
+  from the start of the tensor, `:discard` drops the incomplete batch.
+
+  ## Examples
+
+      iex> Nx.iota({5, 2}, names: [:x, :y]) |> Nx.to_batched(2) |> Enum.map(&Nx.to_list/1)
+      [[[0, 1], [2, 3]], [[4, 5], [6, 7]], [[8, 9], [0, 1]]]
+
+      iex> Nx.iota({5}) |> Nx.to_batched(2, leftover: :discard) |> Enum.map(&Nx.to_list/1)
+      [[0, 1], [2, 3]]
+
+      iex> Nx.to_batched(Nx.tensor(1), 1)
+      ** (ArgumentError) cannot batch non-vectorized scalar tensor #Nx.Tensor<
+        s32
+        1
+      >
+  """
+  @spec to_batched(t, pos_integer, keyword) :: Enumerable.t()
+  def to_batched(tensor, batch_size, opts \\ [])
+      when is_integer(batch_size) and batch_size >= 1 do
+    opts = Keyword.validate!(opts, leftover: :repeat)
+
+    unless opts[:leftover] in [:repeat, :discard] do
+      raise ArgumentError,
+            ":leftover must be :repeat or :discard, got: #{inspect(opts[:leftover])}"
+    end
+
+    %T{vectorized_axes: vectorized, shape: shape, names: names} = tensor = to_tensor(tensor)
+
+    if vectorized == [] and shape == {} do
+      raise ArgumentError, "cannot batch non-vectorized scalar tensor #{inspect(tensor)}"
+    end
+
+    # Vectorized axes become leading axes; the batches are vectorized again.
+    {vec_names, vec_sizes} = Enum.unzip(vectorized)
+    full_shape = List.to_tuple(vec_sizes ++ Tuple.to_list(shape))
+    flat = %{tensor | shape: full_shape, names: vec_names ++ names, vectorized_axes: []}
+
+    if elem(full_shape, 0) < batch_size do
+      raise ArgumentError, "cannot batch beyond original tensor"
+    end
+
+    out = %{flat | shape: put_elem(full_shape, 0, batch_size)}
+    stream = impl!(flat).to_batched(out, flat, opts)
+
+    case vectorized do
+      [] ->
+        stream
+
+      [{name, _} | rest] ->
+        axes = [{name, batch_size} | rest]
+        count = length(axes)
+
+        Stream.map(stream, fn %T{shape: s, names: n} = batch ->
+          inner = s |> Tuple.to_list() |> Enum.drop(count) |> List.to_tuple()
+          %{batch | shape: inner, names: Enum.drop(n, count), vectorized_axes: axes}
+        end)
+    end
+  end
+
+  @doc """
+  Returns an `Nx.Pointer` to the tensor's data in memory (`mode: :local`,
+  the only mode supported), as LibTorch holds it: elements in row-major
+  order and native endianness, `data_size` bytes long.
+
+  The address stays valid while the tensor is alive (referenced by some
+  process) and not deallocated; once the tensor is garbage collected or
+  `backend_deallocate/1` is called, it dangles. Nothing may write through
+  it: tensors are immutable and may share memory. Sub-byte types (which
+  LibTorch stores one per byte) and empty tensors have no pointer; CUDA
+  tensors give a device address.
+
+  ## Examples
+
+      iex> t = Nx.tensor([1, 2, 3], type: :f32)
+      iex> %Nx.Pointer{kind: :local, data_size: 12, address: address} = Nx.to_pointer(t)
+      iex> is_integer(address) and address > 0
+      true
+  """
+  @spec to_pointer(Nx.Tensor.t(), keyword) :: Nx.Pointer.t()
+  def to_pointer(%T{} = tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, mode: :local)
+
+    unless opts[:mode] in [:local, :ipc] do
+      raise ArgumentError, ":mode must be :local or :ipc, got: #{inspect(opts[:mode])}"
+    end
+
+    reject_vectorized!(tensor, :to_pointer)
+
+    case impl!(tensor).to_pointer(tensor, opts) do
+      {:ok, pointer} -> pointer
+      {:error, reason} -> raise ArgumentError, "to_pointer/2 failed: #{reason}"
+    end
+  end
+
+  @doc """
+  Creates a tensor of `type` and `shape` on `backend` by copying
+  `pointer.data_size` bytes from the memory an `Nx.Pointer` of kind
+  `:local` points to (for example one from `to_pointer/2`, or memory
+  owned by a NIF). The memory must stay valid during the call only: the
+  new tensor owns a copy.
+
+  `data_size` must be exactly the tensor's size in bytes. The address is
+  trusted: an address that is not readable memory of that size crashes the
+  VM, as any native code would.
+
+  ## Options
+
+    * `:names` - the axis names
+
+  ## Examples
+
+      iex> t = Nx.tensor([[1, 2], [3, 4]], type: :s16)
+      iex> pointer = Nx.to_pointer(t)
+      iex> Nx.from_pointer(Nx.Torch.Backend, pointer, :s16, {2, 2}, names: [:x, :y])
+      #Nx.Tensor<
+        s16[x: 2][y: 2]
+        [
+          [1, 2],
+          [3, 4]
+        ]
+      >
+  """
+  @spec from_pointer(
+          module | {module, keyword},
+          Nx.Pointer.t(),
+          Nx.Type.t() | atom,
+          tuple,
+          keyword
+        ) ::
+          Nx.Tensor.t()
+  def from_pointer(backend, %Nx.Pointer{} = pointer, type, shape, opts \\ [])
+      when is_tuple(shape) do
+    opts = Keyword.validate!(opts, [:names])
+    {backend, backend_opts} = backend!(backend)
+    type = Nx.Type.normalize!(type)
+    shape = Nx.Shape.validate!(shape, :shape)
+    names = names!(opts[:names], shape)
+    out = %T{type: type, shape: shape, names: names}
+
+    case backend.from_pointer(pointer, type, shape, backend_opts, names: names) do
+      {:ok, tensor} -> %{tensor | names: out.names}
+      {:error, reason} -> raise ArgumentError, "from_pointer/5 failed: #{reason}"
+    end
+  end
+
   ## Introspection
 
   @doc """
