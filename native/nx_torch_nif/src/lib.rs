@@ -14,6 +14,10 @@
 //! - [`contract`] — `t_dot`.
 //! - [`order`] — `t_sort`, `t_argsort`, `t_top_k`.
 //! - [`scan`] — `t_cumulative`.
+//! - [`linalg`] — `t_cholesky`, `t_qr`, `t_eigh`, `t_svd`, `t_lu`, `t_solve`,
+//!   `t_triangular_solve`, `t_determinant`, `t_invert`, `t_pinv`, `t_matrix_rank`,
+//!   `t_least_squares`.
+//! - [`fft`] — `t_fft` (fft/ifft), `t_fft2` (fft2/ifft2), `t_rfft`, `t_irfft`.
 //! - [`reduce`] — `t_reduce` (sum, product, max, min, all, any), `t_arg_reduce`.
 //! - [`runtime`] — `t_deallocate`, `t_info`, `rt_memory_stats`, `rt_info`.
 //! - [`debug`] — `dbg_*`, NIFs that misbehave on purpose so tests can show the VM survives.
@@ -25,7 +29,9 @@ mod debug;
 mod decode;
 mod elementwise;
 mod errors;
+mod fft;
 mod index;
+mod linalg;
 mod order;
 mod reduce;
 mod resource;
