@@ -5341,6 +5341,437 @@ defmodule Nx do
     end
   end
 
+  ## FFT
+
+  @doc """
+  The discrete Fourier transform along one axis: for each position `k`,
+  `sum(x[j] * exp(-2πi * j * k / n))` over the `n` elements `x[j]` of the
+  axis. The result is complex (c64, or c128 for f64 and c128 inputs).
+
+  ## Options
+
+    * `:axis` - the axis to transform (default: the last one)
+    * `:length` - the number of points `n`: a positive integer or
+      `:power_of_two` (the next power of two of the axis size). The axis is
+      padded with zeros or truncated to it. Defaults to the axis size.
+    * `:eps` - components whose magnitude is below it become zero
+      (default `1.0e-10`)
+
+  ## Examples
+
+      iex> Nx.fft(Nx.tensor([1, 0, 0, 0]))
+      #Nx.Tensor<
+        c64[4]
+        [1.0+0.0i, 1.0+0.0i, 1.0+0.0i, 1.0+0.0i]
+      >
+
+      iex> Nx.fft(Nx.tensor([1, 2, 3, 4]))
+      #Nx.Tensor<
+        c64[4]
+        [10.0+0.0i, -2.0+2.0i, -2.0+0.0i, -2.0-2.0i]
+      >
+
+      iex> Nx.fft(Nx.tensor([1.0, 1.0], type: :f64), length: 4)
+      #Nx.Tensor<
+        c128[4]
+        [2.0+0.0i, 1.0-1.0i, 0.0+0.0i, 1.0+1.0i]
+      >
+
+      iex> Nx.fft(Nx.tensor([[1, 2], [3, 4]]), axis: 0)
+      #Nx.Tensor<
+        c64[2][2]
+        [
+          [4.0+0.0i, 6.0+0.0i],
+          [-2.0+0.0i, -2.0+0.0i]
+        ]
+      >
+
+      iex> Nx.fft(Nx.tensor([1, 1, 1]), length: :power_of_two)
+      #Nx.Tensor<
+        c64[4]
+        [3.0+0.0i, 0.0-1.0i, 1.0+0.0i, 0.0+1.0i]
+      >
+
+  ## Error cases
+
+      iex> Nx.fft(Nx.tensor([1, 1]), length: 0)
+      ** (RuntimeError) expected an integer or :power_of_two as length, got: 0
+  """
+  @spec fft(t, keyword) :: Nx.Tensor.t()
+  def fft(tensor, opts \\ []), do: fft_1d(:fft, tensor, opts)
+
+  @doc """
+  The inverse discrete Fourier transform along one axis:
+  `sum(x[j] * exp(2πi * j * k / n)) / n`. Takes the same options as
+  `fft/2`.
+
+  ## Examples
+
+      iex> Nx.ifft(Nx.tensor([4, 0, 0, 0]))
+      #Nx.Tensor<
+        c64[4]
+        [1.0+0.0i, 1.0+0.0i, 1.0+0.0i, 1.0+0.0i]
+      >
+
+      iex> Nx.ifft(Nx.fft(Nx.tensor([1.0, 2.0, 3.0])))
+      #Nx.Tensor<
+        c64[3]
+        [1.0+0.0i, 2.0+0.0i, 3.0+0.0i]
+      >
+
+      iex> Nx.ifft(Nx.tensor([2, 2, 2, 2, 2]), length: 2)
+      #Nx.Tensor<
+        c64[2]
+        [2.0+0.0i, 0.0+0.0i]
+      >
+  """
+  @spec ifft(t, keyword) :: Nx.Tensor.t()
+  def ifft(tensor, opts \\ []), do: fft_1d(:ifft, tensor, opts)
+
+  defp fft_1d(kind, tensor, opts) do
+    opts = Keyword.validate!(opts, [:length, axis: -1, eps: 1.0e-10])
+    %T{shape: shape, names: names, type: type} = tensor = to_tensor(tensor)
+    reject_vectorized!(tensor, kind)
+    shape = Nx.Shape.fft(shape)
+    axis = Nx.Shape.normalize_axis(shape, opts[:axis], names)
+    size = elem(shape, axis)
+
+    length =
+      case opts[:length] do
+        nil -> size
+        :power_of_two -> next_power_of_two(size)
+        n when is_integer(n) and n > 0 -> n
+        other -> raise "expected an integer or :power_of_two as length, got: #{inspect(other)}"
+      end
+
+    out = %{tensor | shape: put_elem(shape, axis, length), type: Nx.Type.to_complex(type)}
+    opts = [length: length, axis: axis, eps: opts[:eps]]
+    apply(impl!(tensor), kind, [out, tensor, opts])
+  end
+
+  defp next_power_of_two(n), do: next_power_of_two(n, 1)
+  defp next_power_of_two(n, p) when p >= n, do: p
+  defp next_power_of_two(n, p), do: next_power_of_two(n, p * 2)
+
+  @doc """
+  The two-dimensional discrete Fourier transform over two axes.
+
+  ## Options
+
+    * `:axes` - the two axes to transform (default: the last two)
+    * `:lengths` - the number of points along each of them, as a list of
+      two positive integers or `:power_of_two` (default: the axis sizes);
+      the axes are padded with zeros or truncated
+    * `:eps` - components whose magnitude is below it become zero
+      (default `1.0e-10`)
+
+  ## Examples
+
+      iex> Nx.fft2(Nx.tensor([[1, 2], [3, 4]]))
+      #Nx.Tensor<
+        c64[2][2]
+        [
+          [10.0+0.0i, -2.0+0.0i],
+          [-4.0+0.0i, 0.0+0.0i]
+        ]
+      >
+
+      iex> Nx.fft2(Nx.tensor([[1, 0], [0, 0]]), lengths: [2, 3])
+      #Nx.Tensor<
+        c64[2][3]
+        [
+          [1.0+0.0i, 1.0+0.0i, 1.0+0.0i],
+          [1.0+0.0i, 1.0+0.0i, 1.0+0.0i]
+        ]
+      >
+
+      iex> Nx.fft2(Nx.tensor([[[1, 2]], [[3, 4]]]), axes: [0, 2])
+      #Nx.Tensor<
+        c64[2][1][2]
+        [
+          [
+            [10.0+0.0i, -2.0+0.0i]
+          ],
+          [
+            [-4.0+0.0i, 0.0+0.0i]
+          ]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.fft2(Nx.tensor([1, 2]))
+      ** (ArgumentError) expected a tensor with rank > 1, got tensor with rank 1
+
+      iex> Nx.fft2(Nx.tensor([[1, 2]]), lengths: [:invalid, 2])
+      ** (ArgumentError) expected :lengths to be a list of lengths or :power_of_two, got: [:invalid, 2]
+  """
+  @spec fft2(t, keyword) :: Nx.Tensor.t()
+  def fft2(tensor, opts \\ []), do: fft_2d(:fft2, tensor, opts)
+
+  @doc """
+  The inverse two-dimensional discrete Fourier transform over two axes.
+  Takes the same options as `fft2/2`.
+
+  ## Examples
+
+      iex> Nx.ifft2(Nx.tensor([[10, -2], [-4, 0]]))
+      #Nx.Tensor<
+        c64[2][2]
+        [
+          [1.0+0.0i, 2.0+0.0i],
+          [3.0+0.0i, 4.0+0.0i]
+        ]
+      >
+
+      iex> Nx.ifft2(Nx.tensor([[4, 4], [4, 4]]), lengths: [1, 1])
+      #Nx.Tensor<
+        c64[1][1]
+        [
+          [4.0+0.0i]
+        ]
+      >
+  """
+  @spec ifft2(t, keyword) :: Nx.Tensor.t()
+  def ifft2(tensor, opts \\ []), do: fft_2d(:ifft2, tensor, opts)
+
+  defp fft_2d(kind, tensor, opts) do
+    opts = Keyword.validate!(opts, [:lengths, axes: [-2, -1], eps: 1.0e-10])
+    %T{shape: shape, names: names, type: type} = tensor = to_tensor(tensor)
+    reject_vectorized!(tensor, kind)
+    shape = Nx.Shape.fft2(shape)
+
+    [ax1, ax2] =
+      case opts[:axes] do
+        [_, _] = axes ->
+          Nx.Shape.normalize_axes(shape, axes, names)
+
+        axes ->
+          raise ArgumentError, "expected :axes to be a list with 2 axes, got: #{inspect(axes)}"
+      end
+
+    lengths =
+      case opts[:lengths] do
+        nil ->
+          [elem(shape, ax1), elem(shape, ax2)]
+
+        [l1, l2] = lengths
+        when (l1 == :power_of_two or (is_integer(l1) and l1 > 0)) and
+               (l2 == :power_of_two or (is_integer(l2) and l2 > 0)) ->
+          Enum.zip_with(lengths, [ax1, ax2], fn
+            :power_of_two, axis -> next_power_of_two(elem(shape, axis))
+            length, _axis -> length
+          end)
+
+        other ->
+          raise ArgumentError,
+                "expected :lengths to be a list of lengths or :power_of_two, got: #{inspect(other)}"
+      end
+
+    [l1, l2] = lengths
+    out_shape = shape |> put_elem(ax1, l1) |> put_elem(ax2, l2)
+    out = %{tensor | shape: out_shape, type: Nx.Type.to_complex(type)}
+    one_d = if kind == :fft2, do: &fft/2, else: &ifft/2
+
+    Nx.Block.run(kind, out, [tensor, [lengths: lengths, axes: [ax1, ax2], eps: opts[:eps]]], fn
+      t, o ->
+        t
+        |> one_d.(axis: ax2, length: l2, eps: o[:eps])
+        |> one_d.(axis: ax1, length: l1, eps: o[:eps])
+    end)
+  end
+
+  @doc """
+  The discrete Fourier transform of a real signal along one axis: the
+  `div(n, 2) + 1` non-negative frequencies of `fft/2` (the others are
+  their complex conjugates).
+
+  ## Options
+
+    * `:axis` - the axis to transform (default: the last one)
+    * `:length` - the number of points `n` (a positive integer or
+      `:power_of_two`); the axis is padded with zeros or truncated to it.
+      Defaults to the axis size.
+    * `:eps` - components whose magnitude is below it become zero
+      (default `1.0e-10`)
+
+  ## Examples
+
+      iex> Nx.rfft(Nx.tensor([1, 2, 3, 4]))
+      #Nx.Tensor<
+        c64[3]
+        [10.0+0.0i, -2.0+2.0i, -2.0+0.0i]
+      >
+
+      iex> Nx.rfft(Nx.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]]), axis: 1)
+      #Nx.Tensor<
+        c64[2][2]
+        [
+          [1.0+0.0i, 1.0+0.0i],
+          [3.0+0.0i, 0.0+0.0i]
+        ]
+      >
+
+      iex> Nx.rfft(Nx.tensor([1, 1]), length: 4)
+      #Nx.Tensor<
+        c64[3]
+        [2.0+0.0i, 1.0-1.0i, 0.0+0.0i]
+      >
+
+  ## Error cases
+
+      iex> Nx.rfft(Nx.tensor([Complex.new(1, 1)]))
+      ** (ArgumentError) Nx.rfft/2 expects a real tensor, got type: {:c, 64}
+
+      iex> Nx.rfft(Nx.tensor([1, 2]), length: :invalid)
+      ** (ArgumentError) expected an integer or :power_of_two as length, got: :invalid
+  """
+  @spec rfft(t, keyword) :: Nx.Tensor.t()
+  def rfft(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, [:length, axis: -1, eps: 1.0e-10])
+    %T{shape: shape, names: names, type: type} = tensor = to_tensor(tensor)
+
+    if Nx.Type.complex?(type) do
+      raise ArgumentError, "Nx.rfft/2 expects a real tensor, got type: #{inspect(type)}"
+    end
+
+    reject_vectorized!(tensor, :rfft)
+    shape = Nx.Shape.fft(shape)
+    axis = Nx.Shape.normalize_axis(shape, opts[:axis], names)
+
+    length =
+      case opts[:length] do
+        nil ->
+          elem(shape, axis)
+
+        :power_of_two ->
+          next_power_of_two(elem(shape, axis))
+
+        n when is_integer(n) and n > 0 ->
+          n
+
+        other ->
+          raise ArgumentError,
+                "expected an integer or :power_of_two as length, got: #{inspect(other)}"
+      end
+
+    out = %{
+      tensor
+      | shape: put_elem(shape, axis, div(length, 2) + 1),
+        type: Nx.Type.to_complex(type)
+    }
+
+    Nx.Block.run(:rfft, out, [tensor, [length: length, axis: axis, eps: opts[:eps]]], fn t, o ->
+      t
+      |> fft(length: o[:length], axis: o[:axis], eps: o[:eps])
+      |> slice_along_axis(0, div(o[:length], 2) + 1, axis: o[:axis])
+    end)
+  end
+
+  @doc """
+  The real signal of `n` points whose discrete Fourier transform starts
+  with the given non-negative frequencies: the inverse of `rfft/2`.
+  Frequencies beyond `div(n, 2) + 1` are ignored and missing ones are
+  zero; the imaginary parts of the zero frequency (and, for even `n`, of
+  the last one) do not contribute.
+
+  ## Options
+
+    * `:axis` - the axis to transform (default: the last one)
+    * `:length` - the number of points `n` of the result, a positive
+      integer. Defaults to `2 * (m - 1)` for an axis of size `m`, which
+      fits even-length signals; give it to recover odd-length ones.
+    * `:eps` - values whose magnitude is below it become zero (default
+      `1.0e-10`)
+
+  ## Examples
+
+      iex> Nx.irfft(Nx.tensor([10, Complex.new(-2, 2), -2]))
+      #Nx.Tensor<
+        f32[4]
+        [1.0, 2.0, 3.0, 4.0]
+      >
+
+      iex> Nx.irfft(Nx.rfft(Nx.tensor([1.0, 2.0, 3.0], type: :f64)), length: 3)
+      #Nx.Tensor<
+        f64[3]
+        [1.0, 2.0, 3.0]
+      >
+
+  ## Error cases
+
+      iex> Nx.irfft(Nx.tensor([1.0, 1.0]), length: :invalid)
+      ** (ArgumentError) expected a positive integer as length, got: :invalid
+  """
+  @spec irfft(t, keyword) :: Nx.Tensor.t()
+  def irfft(tensor, opts \\ []) do
+    opts = Keyword.validate!(opts, [:length, axis: -1, eps: 1.0e-10])
+    %T{shape: shape, names: names, type: type} = tensor = to_tensor(tensor)
+    reject_vectorized!(tensor, :irfft)
+    shape = Nx.Shape.fft(shape)
+    axis = Nx.Shape.normalize_axis(shape, opts[:axis], names)
+
+    length =
+      case opts[:length] do
+        nil ->
+          2 * (elem(shape, axis) - 1)
+
+        n when is_integer(n) and n > 0 ->
+          n
+
+        other ->
+          raise ArgumentError, "expected a positive integer as length, got: #{inspect(other)}"
+      end
+
+    if length < 1 do
+      raise ArgumentError,
+            "irfft needs an axis of size 2 or more or an explicit :length, got shape #{inspect(shape)}"
+    end
+
+    out = %{tensor | shape: put_elem(shape, axis, length), type: Nx.Type.to_real(type)}
+
+    Nx.Block.run(:irfft, out, [tensor, [length: length, axis: axis, eps: opts[:eps]]], fn t, o ->
+      irfft_default(t, o[:length], o[:axis], o[:eps])
+    end)
+  end
+
+  # Rebuilds the full Hermitian spectrum (the half given, padded or truncated to n/2 + 1
+  # entries, then the conjugates of entries 1..n - n/2 - 1 in reverse) and takes its ifft.
+  defp irfft_default(%T{shape: shape} = t, n, axis, eps) do
+    half = div(n, 2) + 1
+    size = elem(shape, axis)
+
+    t =
+      cond do
+        size > half ->
+          slice_along_axis(t, 0, half, axis: axis)
+
+        size < half ->
+          config =
+            List.duplicate({0, 0, 0}, tuple_size(shape))
+            |> List.replace_at(axis, {0, half - size, 0})
+
+          pad(t, 0, config)
+
+        true ->
+          t
+      end
+
+    spectrum =
+      case n - half do
+        0 ->
+          t
+
+        mirrored ->
+          mirror =
+            t |> slice_along_axis(1, mirrored, axis: axis) |> conjugate() |> reverse(axes: [axis])
+
+          concatenate([t, mirror], axis: axis)
+      end
+
+    spectrum |> ifft(axis: axis, eps: eps) |> real()
+  end
+
   ## Introspection
 
   @doc """

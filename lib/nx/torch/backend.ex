@@ -509,6 +509,20 @@ defmodule Nx.Torch.Backend do
     |> then(&%{out | data: &1.data})
   end
 
+  ## Linear algebra and Fourier transforms
+
+  # One NIF call each into LibTorch's linalg and fft routines; see Nx.Torch.Backend.LinAlg.
+  @linalg_callbacks [cholesky: 2, qr: 3, eigh: 3, svd: 3, lu: 3, solve: 3] ++
+                      [triangular_solve: 4, determinant: 2, fft: 3, ifft: 3, fft2: 3] ++
+                      [ifft2: 3, block: 4]
+
+  for {name, arity} <- @linalg_callbacks do
+    args = Macro.generate_arguments(arity, __MODULE__)
+
+    @impl true
+    defdelegate unquote(name)(unquote_splicing(args)), to: Nx.Torch.Backend.LinAlg
+  end
+
   ## Operations of the later API issues
 
   for {name, arity} <- Nx.Backend.behaviour_info(:callbacks),
@@ -549,6 +563,7 @@ defmodule Nx.Torch.Backend do
       ],
       name not in (Nx.Backend.binary_ops() ++ Nx.Backend.unary_ops() ++ [:select, :clip]),
       name not in @indexing_callbacks,
+      name not in Keyword.keys(@linalg_callbacks),
       name not in Keyword.keys(Nx.Backend.behaviour_info(:optional_callbacks)) do
     args = Macro.generate_arguments(arity, __MODULE__)
 
