@@ -91,7 +91,7 @@ defmodule Bench.NxSide do
     case System.get_env("BENCH_OUT") do
       nil -> :stdio
       "" -> :stdio
-      path -> File.open!(path, [:write, :utf8])
+      path -> File.open!(path, [:append, :utf8])
     end
   end
 

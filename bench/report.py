@@ -224,9 +224,8 @@ def header_lines(h):
         f"jax {t.get('jax') or '-'}",
         f"compiled = Nx.Defn.jit(fun, compiler: {nx.get('compiler', '?')}); torch.compile: "
         f"{t.get('torch_compile', '?')}; PyTorch forward-only rows run under torch.inference_mode()",
-        f"CPU busy in the second before each side: Nx {h['busy'][0]}%, PyTorch "
-        f"{h['busy'][1]}%; 1-minute load average at start: Nx {nx.get('loadavg', '?')}, PyTorch "
-        f"{round(t['loadavg'], 2) if isinstance(t.get('loadavg'), float) else '?'}",
+        f"CPU in use in the second before the run: {pct(h['busy_before'])}; 1-minute load average "
+        f"at start: {nx.get('loadavg', '?')}",
         "median/min over repeated samples (each sample averages many calls); "
         "ours/PyTorch = our median / PyTorch eager median (below 1: ours is faster)",
     ]
@@ -257,14 +256,12 @@ def md_table(rows):
 
 def others_share(ticks, records):
     """Percent of the machine's CPU time used by other processes while a side ran: the
-    machine's busy ticks minus the side's own (its "end" record), over the total."""
-    end = next((r for r in records if r.get("type") == "end"), None)
-    if not ticks or not end or end.get("cpu_ticks") is None:
+    machine's busy ticks minus the side's own (its "end" records), over the total."""
+    ends = [r.get("cpu_ticks") for r in records if r.get("type") == "end"]
+    if not ticks or not ends or None in ends or ticks[1] <= 0:
         return None
-    b1, t1, b2, t2 = ticks
-    if t2 <= t1:
-        return None
-    return max(0, round(100 * ((b2 - b1) - end["cpu_ticks"]) / (t2 - t1)))
+    busy, total = ticks
+    return max(0, round(100 * (busy - sum(ends)) / total))
 
 
 def pct(v):
@@ -280,10 +277,9 @@ def main():
     ap.add_argument("--commit", default="?")
     ap.add_argument("--nx-status", type=int, default=0)
     ap.add_argument("--torch-status", type=int, default=0)
-    ap.add_argument("--busy", type=int, nargs=2, default=[None, None],
-                    help="percent of CPU used by other processes before the Nx and PyTorch sides")
-    ap.add_argument("--nx-ticks", type=int, nargs=4, help="busy, total /proc/stat ticks before and after")
-    ap.add_argument("--torch-ticks", type=int, nargs=4)
+    ap.add_argument("--busy", type=int, help="percent of CPU in use just before the run")
+    ap.add_argument("--nx-ticks", type=int, nargs=2, help="/proc/stat busy and total ticks while the Nx side ran")
+    ap.add_argument("--torch-ticks", type=int, nargs=2)
     args = ap.parse_args()
 
     nx, torch = load(args.nx), load(args.torch)
@@ -305,7 +301,7 @@ def main():
         "torch": {k: v for k, v in t_info.items() if k != "type"},
         "nx_status": args.nx_status,
         "torch_status": args.torch_status,
-        "busy": ["?" if b is None else b for b in args.busy],
+        "busy_before": args.busy,
     }
     others = [others_share(args.nx_ticks, nx), others_share(args.torch_ticks, torch)]
     header["others_during"] = others

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # `make bench`: builds the NIF, makes sure the PyTorch venv exists, runs the workloads
-# W1-W10 on both sides in this invocation (Nx first, then PyTorch; never at the same time)
-# and prints one table, also written to bench/results/ as Markdown and JSON.
+# W1-W10 on both sides in this invocation and prints one table, also written to
+# bench/results/ as Markdown and JSON. See bench/README.md.
 #
-#   BENCH_QUICK=1   few repetitions (about 1-2 minutes)
-#   BENCH_ONLY=W1,W4  a subset of the workloads
-#   BENCH_JAX=1     also jax.jit (installs jax[cpu] into the venv once)
+# The sides alternate workload by workload (Nx, then PyTorch, never both at once), so that
+# both measure each workload within seconds of each other on a machine whose load drifts.
+#
+#   BENCH_QUICK=1       few repetitions (well under 2 minutes)
+#   BENCH_ONLY=W1,W4    a subset of the workloads
+#   BENCH_JAX=1         also jax.jit (installs jax[cpu] into the venv once)
 #   BENCH_TORCH_COMPILE=0/1  torch.compile rows (default: on, off with BENCH_QUICK=1)
-#   BENCH_WAIT_IDLE=N  wait up to N s before each side for other processes to quiet down
+#   BENCH_WAIT_IDLE=N   first wait up to N s for other processes to quiet down
 #   NX_TORCH_THREADS=n  LibTorch's threads; the PyTorch side uses the engine's count
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +19,7 @@ export MIX_ENV="${MIX_ENV:-prod}"
 
 PYBIN="$(bash bench/ensure_venv.sh | tail -n 1)"
 
+# Compiled once here; each group then runs with --no-compile, the same code throughout.
 echo "==> mix compile (MIX_ENV=$MIX_ENV)" >&2
 mix compile >&2
 
@@ -24,56 +28,69 @@ mkdir -p "$RESULTS"
 STAMP="$(date +%Y%m%d-%H%M%S)"
 NX_OUT="$RESULTS/raw-$STAMP-nx.jsonl"
 TORCH_OUT="$RESULTS/raw-$STAMP-torch.jsonl"
+: >"$NX_OUT"
+: >"$TORCH_OUT"
 COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then COMMIT="$COMMIT+dirty"; fi
-
-# Percent of CPU time that other processes used during one second (/proc/stat): on a shared
-# machine this says how much to trust the figures that follow.
-cpu_busy() {
-  local a b
-  read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
-  sleep 1
-  read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ </proc/stat
-  a=$(((u2 + n2 + s2 + q2 + sq2 + st2) - (u1 + n1 + s1 + q1 + sq1 + st1)))
-  b=$((a + (i2 + w2) - (i1 + w1)))
-  echo $((b > 0 ? 100 * a / b : 0))
-}
-
-# With BENCH_WAIT_IDLE=N, waits up to N seconds for other processes to use less than 20%.
-quiet_cpu_busy() {
-  local busy end=$((SECONDS + ${BENCH_WAIT_IDLE:-0}))
-  busy="$(cpu_busy)"
-  while [ "$busy" -ge 20 ] && [ "$SECONDS" -lt "$end" ]; do
-    echo "    (CPU ${busy}% busy with other work; waiting)" >&2
-    busy="$(cpu_busy)"
-  done
-  echo "$busy"
-}
 
 # The machine's busy and total CPU ticks so far (/proc/stat).
 cpu_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
 
-echo "==> Nx side (mix run bench/nx_side.exs)" >&2
-nx_busy="$(quiet_cpu_busy)"
-nx_status=0
-nx_ticks="$(cpu_ticks)"
-BENCH_OUT="$NX_OUT" mix run bench/nx_side.exs || nx_status=$?
-nx_ticks="$nx_ticks $(cpu_ticks)"
+# Percent of the CPU that other processes used during one second.
+cpu_busy() {
+  local b1 t1 b2 t2
+  read -r b1 t1 < <(cpu_ticks)
+  sleep 1
+  read -r b2 t2 < <(cpu_ticks)
+  echo $((t2 > t1 ? 100 * (b2 - b1) / (t2 - t1) : 0))
+}
 
-# The PyTorch side uses as many intra-op threads as the engine's LibTorch.
-THREADS="$("$PYBIN" -c 'import json,sys
-for l in open(sys.argv[1]):
-    r = json.loads(l)
-    if r.get("type") == "info" and r.get("torch_threads"): print(r["torch_threads"]); break' "$NX_OUT" 2>/dev/null || true)"
+busy="$(cpu_busy)"
+end=$((SECONDS + ${BENCH_WAIT_IDLE:-0}))
+while [ "$busy" -ge 20 ] && [ "$SECONDS" -lt "$end" ]; do
+  echo "    (CPU ${busy}% busy with other work; waiting)" >&2
+  busy="$(cpu_busy)"
+done
 
-echo "==> PyTorch side (bench/torch_side.py)" >&2
-torch_busy="$(quiet_cpu_busy)"
-torch_status=0
-torch_ticks="$(cpu_ticks)"
-BENCH_OUT="$TORCH_OUT" BENCH_THREADS="${THREADS:-}" "$PYBIN" bench/torch_side.py || torch_status=$?
-torch_ticks="$torch_ticks $(cpu_ticks)"
+# Runs one side on a group of workloads, adding the machine's busy/total ticks meanwhile to
+# that side's counters (report.py subtracts the side's own CPU time, from its "end" records).
+declare -A BUSY=([nx]=0 [torch]=0) TOTAL=([nx]=0 [torch]=0) STATUS=([nx]=0 [torch]=0)
+run_side() {
+  local side="$1" only="$2" b1 t1 b2 t2 status=0
+  shift 2
+  read -r b1 t1 < <(cpu_ticks)
+  BENCH_ONLY="$only" "$@" || status=$?
+  read -r b2 t2 < <(cpu_ticks)
+  BUSY[$side]=$((BUSY[$side] + b2 - b1))
+  TOTAL[$side]=$((TOTAL[$side] + t2 - t1))
+  if [ "$status" -ne 0 ]; then STATUS[$side]=$status; fi
+}
+
+GROUPS_ALL=("W1" "W2,W9" "W3" "W4" "W5" "W6" "W7" "W8" "W10")
+THREADS=""
+for group in "${GROUPS_ALL[@]}"; do
+  if [ -n "${BENCH_ONLY:-}" ]; then
+    wanted=""
+    for w in ${group//,/ }; do
+      if [[ ",${BENCH_ONLY// /}," == *",$w,"* ]]; then wanted="$group"; fi
+    done
+    [ -n "$wanted" ] || continue
+  fi
+  echo "==> $group: Nx (bench/nx_side.exs)" >&2
+  run_side nx "$group" env BENCH_OUT="$NX_OUT" mix run --no-compile bench/nx_side.exs
+  # The PyTorch side uses as many intra-op threads as the engine's LibTorch.
+  if [ -z "$THREADS" ]; then
+    THREADS="$("$PYBIN" -c 'import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("type") == "info" and r.get("torch_threads"):
+        print(r["torch_threads"]); break' "$NX_OUT" 2>/dev/null || true)"
+  fi
+  echo "==> $group: PyTorch (bench/torch_side.py)" >&2
+  run_side torch "$group" env BENCH_OUT="$TORCH_OUT" BENCH_THREADS="$THREADS" "$PYBIN" bench/torch_side.py
+done
 
 echo >&2
 "$PYBIN" bench/report.py --nx "$NX_OUT" --torch "$TORCH_OUT" --out-dir "$RESULTS" \
-  --stamp "$STAMP" --commit "$COMMIT" --nx-status "$nx_status" --torch-status "$torch_status" \
-  --busy "$nx_busy" "$torch_busy" --nx-ticks $nx_ticks --torch-ticks $torch_ticks
+  --stamp "$STAMP" --commit "$COMMIT" --nx-status "${STATUS[nx]}" --torch-status "${STATUS[torch]}" \
+  --busy "$busy" --nx-ticks "${BUSY[nx]}" "${TOTAL[nx]}" --torch-ticks "${BUSY[torch]}" "${TOTAL[torch]}"

@@ -60,7 +60,7 @@ else:
     CFG = dict(warmup=3, min_samples=10, max_samples=60, budget_s=3.0, sample_s=0.01,
                w1_samples=30, serving_requests=40)
 
-OUT = open(os.environ["BENCH_OUT"], "w") if os.environ.get("BENCH_OUT") else sys.stdout
+OUT = open(os.environ["BENCH_OUT"], "a") if os.environ.get("BENCH_OUT") else sys.stdout
 
 
 def emit(record):
