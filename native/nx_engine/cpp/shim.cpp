@@ -95,6 +95,13 @@ void free_block(void *base) {
   std::free(base);
 }
 
+// The deleter receives the data pointer: LibTorch's raw_allocate (used by oneDNN, e.g. for
+// every f32 convolution) requires a DataPtr whose context is its data.
+void free_data(void *data) {
+  if (data == nullptr) return;
+  free_block(static_cast<char *>(data) - kHeader);
+}
+
 struct CachingCpuAllocator final : public c10::Allocator {
   c10::DataPtr allocate(size_t n) override {
     size_t size = rounded_size(n);
@@ -129,8 +136,11 @@ struct CachingCpuAllocator final : public c10::Allocator {
     }
     *static_cast<size_t *>(base) = size;
     void *data = static_cast<char *>(base) + kHeader;
-    return {data, base, &free_block, c10::Device(c10::DeviceType::CPU)};
+    return {data, data, &free_data, c10::Device(c10::DeviceType::CPU)};
   }
+
+  // raw_allocate/raw_deallocate (oneDNN's scratch buffers) free through this deleter
+  c10::DeleterFnPtr raw_deleter() const override { return &free_data; }
 
   void copy_data(void *dest, const void *src, std::size_t count) const override {
     default_copy_data(dest, src, count);
