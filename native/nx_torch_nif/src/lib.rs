@@ -12,6 +12,9 @@
 //!   `t_indexed` (indexed_add/indexed_put).
 //! - [`elementwise`] — `t_binary`, `t_unary` (op atom = the Nx function), `t_select`, `t_clip`.
 //! - [`contract`] — `t_dot`.
+//! - [`conv`] — `t_conv`.
+//! - [`window`] — `t_window_reduce` (window_sum/product/max/min), `t_windows` (the windows
+//!   that `window_reduce` folds), `t_window_scatter` (window_scatter_max/min).
 //! - [`order`] — `t_sort`, `t_argsort`, `t_top_k`.
 //! - [`scan`] — `t_cumulative`.
 //! - [`linalg`] — `t_cholesky`, `t_qr`, `t_eigh`, `t_svd`, `t_lu`, `t_solve`,
@@ -23,6 +26,7 @@
 //! - [`debug`] — `dbg_*`, NIFs that misbehave on purpose so tests can show the VM survives.
 
 mod contract;
+mod conv;
 mod convert;
 mod creation;
 mod debug;
@@ -38,6 +42,7 @@ mod resource;
 mod runtime;
 mod scan;
 mod shape;
+mod window;
 
 /// Runs `$imp` from two NIFs: one on a normal scheduler for small tensors and one on a dirty
 /// CPU scheduler for work that may exceed ~1 ms. The Elixir side picks by size.

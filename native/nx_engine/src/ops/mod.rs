@@ -1,6 +1,7 @@
 //! Operations, one module per family. Every public function validates its arguments before
 //! LibTorch sees them and calls only tch's fallible `f_*` functions.
 pub mod contract;
+pub mod conv;
 pub mod convert;
 pub mod creation;
 pub mod elementwise;
@@ -11,6 +12,7 @@ pub mod order;
 pub mod reduce;
 pub mod scan;
 pub mod shape;
+pub mod window;
 
 use crate::error::{EngineError, Result};
 use crate::types::NxType;
