@@ -22,6 +22,10 @@ defmodule Nx.LinAlg.Defaults do
 
   defp floating(%T{type: type} = t), do: Nx.as_type(t, Nx.Type.to_floating(type))
 
+  # Nx.select takes its shape from the predicate: broadcast it to the values' shape first.
+  defp where(pred, %T{shape: shape} = on_true, on_false),
+    do: Nx.select(Nx.broadcast(pred, shape), on_true, on_false)
+
   defp conj(%T{type: {:c, _}} = t), do: Nx.conjugate(t)
   defp conj(t), do: t
 
@@ -56,10 +60,10 @@ defmodule Nx.LinAlg.Defaults do
         zero = Nx.multiply(below, 0)
 
         column =
-          Nx.select(
+          where(
             Nx.greater(positions, j),
             below,
-            Nx.select(Nx.equal(positions, j), Nx.add(zero, Nx.new_axis(d, -1)), zero)
+            where(Nx.equal(positions, j), Nx.add(zero, Nx.new_axis(d, -1)), zero)
           )
 
         [column | columns]
@@ -84,7 +88,8 @@ defmodule Nx.LinAlg.Defaults do
         if m - j <= 1 and not match?({:c, _}, type) do
           {q, r}
         else
-          x = Nx.select(Nx.greater_equal(positions, j), at(r, j, -1), 0)
+          column = at(r, j, -1)
+          x = where(Nx.greater_equal(positions, j), column, Nx.multiply(column, 0))
           alpha = at(x, j, -1)
           norm_x = Nx.sqrt(Nx.sum(Nx.abs(Nx.multiply(x, conj(x))), axes: [-1]))
           abs_alpha = Nx.abs(alpha)
@@ -97,7 +102,17 @@ defmodule Nx.LinAlg.Defaults do
             )
 
           e_j = Nx.equal(positions, j)
-          v = Nx.add(x, Nx.select(e_j, Nx.new_axis(Nx.multiply(phase, norm_x), -1), 0))
+
+          v =
+            Nx.add(
+              x,
+              where(
+                e_j,
+                Nx.add(Nx.multiply(x, 0), Nx.new_axis(Nx.multiply(phase, norm_x), -1)),
+                Nx.multiply(x, 0)
+              )
+            )
+
           norm_v = Nx.sqrt(Nx.sum(Nx.abs(Nx.multiply(v, conj(v))), axes: [-1]))
           v = Nx.divide(v, Nx.new_axis(Nx.select(Nx.equal(norm_v, 0), 1, norm_v), -1))
 
@@ -140,7 +155,7 @@ defmodule Nx.LinAlg.Defaults do
     sigma = Nx.argmax(p, axis: -1)
     upper = Nx.less(Nx.iota({n, n}, axis: 0), Nx.iota({n, n}, axis: 1))
     inversions = Nx.greater(Nx.new_axis(sigma, -1), Nx.new_axis(sigma, -2))
-    count = Nx.sum(Nx.logical_and(inversions, upper), axes: [-2, -1])
+    count = Nx.sum(Nx.logical_and(inversions, upper), axes: [-2, -1]) |> Nx.as_type({:s, 32})
     sign = Nx.subtract(1, Nx.multiply(2, Nx.remainder(count, 2)))
     Nx.multiply(product, sign)
   end
