@@ -5341,6 +5341,566 @@ defmodule Nx do
     end
   end
 
+  ## Convolution and windows
+
+  @doc """
+  Convolves `tensor` with `kernel` over their spatial axes, as neural
+  networks do (a cross-correlation: the kernel is neither reversed nor
+  conjugated).
+
+  By default the input is `{batch, channels, spatial...}` and the kernel
+  `{filters, channels, spatial...}`, with at least one spatial axis; the
+  result is `{batch, filters, spatial...}`. Its type is the merge of both
+  types, converted to a float type (see `Nx.Type.to_floating/1`).
+
+  ## Options
+
+    * `:strides` - the step of the window along each spatial axis, an
+      integer or one per axis (default `1`)
+    * `:padding` - `:valid` (the default, no padding), `:same` (pad so
+      that unit strides keep the spatial size) or `{low, high}` pairs of
+      integers, one per spatial axis, which may be negative
+    * `:input_dilation` - inserts `dilation - 1` zeros between input
+      elements, an integer or one per spatial axis (default `1`)
+    * `:kernel_dilation` - the same for the kernel (default `1`)
+    * `:feature_group_size` - splits input channels and filters into that
+      many groups, convolved independently (default `1`)
+    * `:batch_group_size` - splits the batch into that many groups, each
+      convolved with its own group of filters; the result has
+      `batch / batch_group_size` entries (default `1`)
+    * `:input_permutation` - where the input keeps its
+      `[batch, channels, spatial...]` axes (names or indices)
+    * `:kernel_permutation` - where the kernel keeps its
+      `[filters, channels, spatial...]` axes
+    * `:output_permutation` - where the result puts its
+      `[batch, filters, spatial...]` axes, by the names of the input
+
+  ## Examples
+
+  A difference filter over one spatial axis:
+
+      iex> Nx.conv(Nx.iota({1, 1, 5}), Nx.tensor([[[1, 0, -1]]]))
+      #Nx.Tensor<
+        f32[1][1][3]
+        [
+          [
+            [-2.0, -2.0, -2.0]
+          ]
+        ]
+      >
+
+  A 3x3 box filter with `:same` padding and strides of 2:
+
+      iex> kernel = Nx.broadcast(1.0, {1, 1, 3, 3})
+      iex> Nx.conv(Nx.iota({1, 1, 4, 4}), kernel, strides: 2, padding: :same)
+      #Nx.Tensor<
+        f32[1][1][2][2]
+        [
+          [
+            [
+              [10.0, 24.0],
+              [51.0, 90.0]
+            ]
+          ]
+        ]
+      >
+
+  Channels last, one filter per channel (a depthwise convolution):
+
+      iex> t = Nx.tensor([[[1, 10], [2, 20], [3, 30]]])
+      iex> kernel = Nx.tensor([[[1, 1]], [[1, -1]]])
+      iex> Nx.conv(t, kernel,
+      ...>   feature_group_size: 2,
+      ...>   input_permutation: [0, 2, 1],
+      ...>   output_permutation: [0, 2, 1]
+      ...> )
+      #Nx.Tensor<
+        f32[1][2][2]
+        [
+          [
+            [3.0, -10.0],
+            [5.0, -10.0]
+          ]
+        ]
+      >
+
+  Input dilation spreads the input out (a transposed convolution):
+
+      iex> Nx.conv(Nx.tensor([[[1.0, 2.0, 3.0]]]), Nx.tensor([[[1.0, 1.0]]]), input_dilation: 2)
+      #Nx.Tensor<
+        f32[1][1][4]
+        [
+          [
+            [1.0, 2.0, 2.0, 3.0]
+          ]
+        ]
+      >
+
+  With batch groups, filter group `g` sees the `g`-th slice of the batch:
+
+      iex> t = Nx.tensor([[[1, 2, 3]], [[4, 5, 6]]])
+      iex> Nx.conv(t, Nx.tensor([[[1]], [[10]]]), batch_group_size: 2)
+      #Nx.Tensor<
+        f32[1][2][3]
+        [
+          [
+            [1.0, 2.0, 3.0],
+            [40.0, 50.0, 60.0]
+          ]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.conv(Nx.iota({1, 4, 5}), Nx.iota({2, 3, 3}))
+      ** (ArgumentError) size of input channels divided by feature groups must match size of kernel channels, got 4 / 1 != 3 for shapes {1, 4, 5} and {2, 3, 3}
+
+      iex> Nx.conv(Nx.iota({1, 1, 5}), Nx.iota({1, 1, 2}), input_dilation: 1.5)
+      ** (ArgumentError) input dilation must be a positive integer or list of positive integers, got 1.5
+  """
+  @spec conv(Nx.Tensor.t(), Nx.Tensor.t(), keyword) :: Nx.Tensor.t()
+  def conv(tensor, kernel, opts \\ []) when is_list(opts) do
+    opts =
+      Keyword.validate!(opts, [
+        :input_permutation,
+        :kernel_permutation,
+        :output_permutation,
+        padding: :valid,
+        strides: 1,
+        input_dilation: 1,
+        kernel_dilation: 1,
+        feature_group_size: 1,
+        batch_group_size: 1
+      ])
+
+    %T{shape: input_shape, names: input_names} = tensor = to_tensor(tensor)
+    %T{shape: kernel_shape, names: kernel_names} = kernel = to_tensor(kernel)
+    reject_vectorized!(tensor, :conv)
+    reject_vectorized!(kernel, :conv)
+    Nx.Shape.validate_conv!(input_shape, kernel_shape)
+
+    if tuple_size(input_shape) != tuple_size(kernel_shape) do
+      raise ArgumentError,
+            "conv expects the input and the kernel to have the same rank, got shapes " <>
+              "#{inspect(input_shape)} and #{inspect(kernel_shape)}"
+    end
+
+    type = tensor.type |> Nx.Type.merge(kernel.type) |> Nx.Type.to_floating()
+    spatial = tuple_size(input_shape) - 2
+
+    permutation = fn key, shape, names ->
+      normalize_axes!(shape, opts[key] || axes(shape), names)
+    end
+
+    input_permutation = permutation.(:input_permutation, input_shape, input_names)
+    kernel_permutation = permutation.(:kernel_permutation, kernel_shape, kernel_names)
+    output_permutation = permutation.(:output_permutation, input_shape, input_names)
+
+    strides = per_spatial_axis(opts[:strides], spatial)
+    input_dilation = conv_dilation!(opts[:input_dilation], spatial, "input")
+    kernel_dilation = conv_dilation!(opts[:kernel_dilation], spatial, "kernel")
+    feature_groups = opts[:feature_group_size]
+    batch_groups = opts[:batch_group_size]
+
+    {shape, names, padding} =
+      Nx.Shape.conv(
+        input_shape,
+        input_names,
+        kernel_shape,
+        kernel_names,
+        strides,
+        opts[:padding],
+        feature_groups,
+        batch_groups,
+        input_dilation,
+        kernel_dilation,
+        input_permutation,
+        kernel_permutation,
+        output_permutation
+      )
+
+    out = %{tensor | type: type, shape: shape, names: names}
+
+    impl!(tensor, kernel).conv(out, tensor, kernel,
+      strides: strides,
+      padding: padding,
+      input_dilation: input_dilation,
+      kernel_dilation: kernel_dilation,
+      feature_group_size: feature_groups,
+      batch_group_size: batch_groups,
+      input_permutation: input_permutation,
+      kernel_permutation: kernel_permutation,
+      output_permutation: output_permutation
+    )
+  end
+
+  defp per_spatial_axis(value, count) when is_integer(value), do: List.duplicate(value, count)
+  defp per_spatial_axis(value, _count), do: value
+
+  defp conv_dilation!(dilation, count, _kind) when is_integer(dilation),
+    do: List.duplicate(dilation, count)
+
+  defp conv_dilation!(dilation, _count, _kind) when is_list(dilation), do: dilation
+
+  defp conv_dilation!(dilation, _count, kind) do
+    raise ArgumentError,
+          "#{kind} dilation must be a positive integer or list of positive integers, got " <>
+            inspect(dilation)
+  end
+
+  @doc """
+  Sums each window of size `window_dimensions` sliding over `tensor`.
+
+  The result keeps the tensor's type (integers wrap around as in
+  `sum/2` of that type) and has one element per window position.
+
+  ## Options
+
+    * `:strides` - the step between windows, an integer or one per axis
+      (default `1`)
+    * `:padding` - `:valid` (the default), `:same` (keep the size with
+      unit strides) or `{low, high}` pairs, one per axis; the padding
+      holds zeros
+    * `:window_dilations` - spreads the window's elements `dilation`
+      apart, an integer or one per axis (default `1`)
+
+  ## Examples
+
+      iex> t = Nx.tensor([[1, 2, 3], [4, 5, 6]])
+      iex> Nx.window_sum(t, {1, 2})
+      #Nx.Tensor<
+        s32[2][2]
+        [
+          [3, 5],
+          [9, 11]
+        ]
+      >
+      iex> Nx.window_sum(t, {2, 2}, padding: :same)
+      #Nx.Tensor<
+        s32[2][3]
+        [
+          [12, 16, 9],
+          [9, 11, 6]
+        ]
+      >
+
+      iex> Nx.window_sum(Nx.iota({6}), {2}, window_dilations: 3)
+      #Nx.Tensor<
+        s32[3]
+        [3, 5, 7]
+      >
+
+  ## Error cases
+
+      iex> Nx.window_sum(Nx.iota({2, 2}), {3, 1})
+      ** (ArgumentError) window dimensions would result in empty tensor which is not currently supported in Nx, please open an issue if you'd like this behavior to change
+  """
+  @spec window_sum(t, tuple, keyword) :: Nx.Tensor.t()
+  def window_sum(tensor, window_dimensions, opts \\ []),
+    do: window_op(:window_sum, tensor, window_dimensions, opts)
+
+  @doc """
+  Averages each window of size `window_dimensions` sliding over
+  `tensor`: `window_sum/3` divided by the window's size (padding
+  included), so the result is a float.
+
+  Takes the options of `window_sum/3`.
+
+  ## Examples
+
+      iex> Nx.window_mean(Nx.tensor([1, 2, 3, 4]), {2})
+      #Nx.Tensor<
+        f32[3]
+        [1.5, 2.5, 3.5]
+      >
+
+      iex> Nx.window_mean(Nx.tensor([1, 2, 3, 4]), {2}, padding: [{1, 1}])
+      #Nx.Tensor<
+        f32[5]
+        [0.5, 1.5, 2.5, 3.5, 2.0]
+      >
+  """
+  @spec window_mean(t, tuple, keyword) :: Nx.Tensor.t()
+  def window_mean(tensor, window_dimensions, opts \\ []) do
+    tensor
+    |> window_sum(window_dimensions, opts)
+    |> divide(Nx.Shape.validate!(window_dimensions, :window_dimensions) |> Tuple.product())
+  end
+
+  @doc """
+  Multiplies the elements of each window of size `window_dimensions`
+  sliding over `tensor`.
+
+  Takes the options of `window_sum/3`; the padding holds ones.
+
+  ## Examples
+
+      iex> Nx.window_product(Nx.tensor([1, 2, 3, 4]), {2})
+      #Nx.Tensor<
+        s32[3]
+        [2, 6, 12]
+      >
+
+      iex> Nx.window_product(Nx.tensor([1, 2, 3, 4]), {2}, strides: 2)
+      #Nx.Tensor<
+        s32[2]
+        [2, 12]
+      >
+
+      iex> Nx.window_product(Nx.tensor([1.5, 2.0]), {2}, padding: [{1, 0}])
+      #Nx.Tensor<
+        f32[2]
+        [1.5, 3.0]
+      >
+  """
+  @spec window_product(t, tuple, keyword) :: Nx.Tensor.t()
+  def window_product(tensor, window_dimensions, opts \\ []),
+    do: window_op(:window_product, tensor, window_dimensions, opts)
+
+  @doc """
+  The largest element of each window of size `window_dimensions`
+  sliding over `tensor`.
+
+  Takes the options of `window_sum/3`; the padding holds the type's
+  lowest value (`-Inf` for floats), so a window made only of padding
+  gives it.
+
+  ## Examples
+
+      iex> Nx.window_max(Nx.tensor([[1, 5, 2], [7, 3, 4]]), {2, 2})
+      #Nx.Tensor<
+        s32[1][2]
+        [
+          [7, 5]
+        ]
+      >
+
+      iex> Nx.window_max(Nx.tensor([3, 1], type: :s8), {1}, padding: [{1, 0}])
+      #Nx.Tensor<
+        s8[3]
+        [-128, 3, 1]
+      >
+
+      iex> Nx.window_max(Nx.tensor([1.0, -2.0]), {2}, padding: [{0, 2}])
+      #Nx.Tensor<
+        f32[3]
+        [1.0, -2.0, -Inf]
+      >
+  """
+  @spec window_max(t, tuple, keyword) :: Nx.Tensor.t()
+  def window_max(tensor, window_dimensions, opts \\ []) do
+    tensor = to_tensor(tensor)
+    complex_not_supported!(tensor.type, :window_max, 3)
+    window_op(:window_max, tensor, window_dimensions, opts)
+  end
+
+  @doc """
+  The smallest element of each window of size `window_dimensions`
+  sliding over `tensor`.
+
+  Takes the options of `window_sum/3`; the padding holds the type's
+  highest value (`Inf` for floats).
+
+  ## Examples
+
+      iex> Nx.window_min(Nx.tensor([[1, 5, 2], [7, 3, 4]]), {2, 2})
+      #Nx.Tensor<
+        s32[1][2]
+        [
+          [1, 2]
+        ]
+      >
+
+      iex> Nx.window_min(Nx.tensor([4, 2], type: :s8), {1}, padding: [{0, 1}])
+      #Nx.Tensor<
+        s8[3]
+        [4, 2, 127]
+      >
+  """
+  @spec window_min(t, tuple, keyword) :: Nx.Tensor.t()
+  def window_min(tensor, window_dimensions, opts \\ []) do
+    tensor = to_tensor(tensor)
+    complex_not_supported!(tensor.type, :window_min, 3)
+    window_op(:window_min, tensor, window_dimensions, opts)
+  end
+
+  @doc """
+  Folds each window of size `window_dimensions` sliding over `tensor`
+  with an Elixir function of two scalar tensors (the element and the
+  accumulator), starting from `acc`.
+
+  The padding holds `acc`. The result keeps the tensor's type. The
+  function runs once per element of each window, so prefer
+  `window_sum/3`, `window_max/3` and friends when they apply.
+
+  Takes the options of `window_sum/3`.
+
+  ## Examples
+
+      iex> Nx.window_reduce(Nx.tensor([3, 1, 4, 1, 5]), 0, {2}, fn x, acc -> Nx.max(x, acc) end)
+      #Nx.Tensor<
+        s32[4]
+        [3, 4, 4, 5]
+      >
+
+  Padding elements are folded too, holding the accumulator:
+
+      iex> t = Nx.tensor([[1, 2], [3, 4]])
+      iex> Nx.window_reduce(t, 10, {2, 2}, [padding: [{0, 1}, {0, 1}]], &Nx.add/2)
+      #Nx.Tensor<
+        s32[2][2]
+        [
+          [20, 36],
+          [37, 44]
+        ]
+      >
+  """
+  @spec window_reduce(t, t, tuple, keyword, (Nx.Tensor.t(), Nx.Tensor.t() -> Nx.Tensor.t())) ::
+          Nx.Tensor.t()
+  def window_reduce(tensor, acc, window_dimensions, opts \\ [], fun)
+      when is_tuple(window_dimensions) and is_function(fun, 2) do
+    acc = to_tensor(acc)
+
+    unless acc.shape == {} do
+      raise ArgumentError,
+            "the accumulator of window_reduce/5 must be a scalar, got shape #{inspect(acc.shape)}"
+    end
+
+    {out, tensor, opts} = window_out(:window_reduce, tensor, window_dimensions, opts)
+    impl!(tensor).window_reduce(out, tensor, acc, window_dimensions, opts, fun)
+  end
+
+  defp window_op(op, tensor, window_dimensions, opts) do
+    {out, tensor, opts} = window_out(op, tensor, window_dimensions, opts)
+    apply(impl!(tensor), op, [out, tensor, window_dimensions, opts])
+  end
+
+  defp window_out(op, tensor, window_dimensions, opts) do
+    opts = Keyword.validate!(opts, [:window_dilations, padding: :valid, strides: 1])
+    %T{shape: shape} = tensor = to_tensor(tensor)
+    reject_vectorized!(tensor, op)
+    Nx.Shape.validate!(window_dimensions, :window_dimensions)
+    rank = tuple_size(shape)
+    strides = per_spatial_axis(opts[:strides], rank)
+    dilations = per_spatial_axis(opts[:window_dilations] || 1, rank)
+
+    {out_shape, padding} =
+      Nx.Shape.pool(shape, window_dimensions, strides, opts[:padding], dilations)
+
+    opts = [padding: padding, strides: strides, window_dilations: dilations]
+    {%{tensor | shape: out_shape}, tensor, opts}
+  end
+
+  @doc """
+  Adds each value of `source` to the position of the largest element of
+  the matching window of `tensor` (the last one when several hold it);
+  every other position holds `init_value`, and positions chosen by
+  several windows receive the sum of their values. This is the gradient
+  of `window_max/3`.
+
+  `source` has one element per window, that is the shape of
+  `window_max(tensor, window_dimensions, opts)`. The result has the shape
+  of `tensor` and the merged type of `source` and `init_value`.
+
+  ## Options
+
+    * `:strides` - the step between windows (default `1`)
+    * `:padding` - `:valid` (the default), `:same` or `{low, high}`
+      pairs; padding positions are never chosen
+
+  ## Examples
+
+      iex> t = Nx.tensor([[1, 6, 2, 2], [5, 3, 2, 0]])
+      iex> Nx.window_scatter_max(t, Nx.tensor([[10, 20]]), 0, {2, 2}, strides: 2)
+      #Nx.Tensor<
+        s32[2][4]
+        [
+          [0, 10, 0, 0],
+          [0, 0, 20, 0]
+        ]
+      >
+
+      iex> Nx.window_scatter_max(Nx.tensor([1, 3, 2]), Nx.tensor([5.0, 7.0]), 1, {2})
+      #Nx.Tensor<
+        f32[3]
+        [1.0, 13.0, 1.0]
+      >
+  """
+  @spec window_scatter_max(t, t, t, tuple, keyword) :: Nx.Tensor.t()
+  def window_scatter_max(tensor, source, init_value, window_dimensions, opts \\ []),
+    do: window_scatter(:window_scatter_max, tensor, source, init_value, window_dimensions, opts)
+
+  @doc """
+  Adds each value of `source` to the position of the smallest element of
+  the matching window of `tensor` (the last one when several hold it);
+  every other position holds `init_value`. This is the gradient of
+  `window_min/3`.
+
+  Takes the options of `window_scatter_max/5`.
+
+  ## Examples
+
+      iex> t = Nx.tensor([[1, 6, 2, 2], [5, 3, 2, 0]])
+      iex> Nx.window_scatter_min(t, Nx.tensor([[10, 20]]), 0, {2, 2}, strides: 2)
+      #Nx.Tensor<
+        s32[2][4]
+        [
+          [10, 0, 0, 0],
+          [0, 0, 0, 20]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.window_scatter_min(Nx.iota({4}), Nx.iota({2}), 0, {2})
+      ** (ArgumentError) source shape must match valid windows in input tensor
+  """
+  @spec window_scatter_min(t, t, t, tuple, keyword) :: Nx.Tensor.t()
+  def window_scatter_min(tensor, source, init_value, window_dimensions, opts \\ []),
+    do: window_scatter(:window_scatter_min, tensor, source, init_value, window_dimensions, opts)
+
+  defp window_scatter(op, tensor, source, init_value, window_dimensions, opts) do
+    opts = Keyword.validate!(opts, padding: :valid, strides: 1)
+    %T{shape: shape} = tensor = to_tensor(tensor)
+    %T{shape: source_shape} = source = to_tensor(source)
+    init_value = to_tensor(init_value)
+    Enum.each([tensor, source, init_value], &reject_vectorized!(&1, op))
+    Nx.Shape.validate!(window_dimensions, :window_dimensions)
+
+    unless init_value.shape == {} do
+      raise ArgumentError,
+            "the initial value of #{op} must be a scalar, got shape #{inspect(init_value.shape)}"
+    end
+
+    rank = tuple_size(shape)
+    strides = per_spatial_axis(opts[:strides], rank)
+    dilations = List.duplicate(1, rank)
+
+    {windows_shape, padding} =
+      Nx.Shape.pool(shape, window_dimensions, strides, opts[:padding], dilations)
+
+    unless windows_shape == source_shape do
+      raise ArgumentError, "source shape must match valid windows in input tensor"
+    end
+
+    type =
+      source.type
+      |> Nx.Type.merge(init_value.type)
+      |> complex_not_supported!(op, 5)
+
+    complex_not_supported!(tensor.type, op, 5)
+    out = %{tensor | type: type}
+
+    apply(impl!(tensor, source), op, [
+      out,
+      tensor,
+      source,
+      init_value,
+      window_dimensions,
+      [padding: padding, strides: strides]
+    ])
+  end
+
   ## FFT
 
   @doc """

@@ -523,6 +523,80 @@ defmodule Nx.Torch.Backend do
     defdelegate unquote(name)(unquote_splicing(args)), to: Nx.Torch.Backend.LinAlg
   end
 
+  ## Convolution and windows
+
+  # One NIF call each: conv lowers to LibTorch's convolution (see native/nx_engine's ops/conv.rs),
+  # window reductions unfold the padded input into a view of windows and reduce it. An Elixir
+  # reducer folds the windows one element at a time, like reduce/5 above.
+
+  @conv_window_callbacks [:conv, :window_sum, :window_product, :window_max, :window_min] ++
+                           [:window_reduce, :window_scatter_max, :window_scatter_min]
+
+  @impl true
+  def conv(%T{type: type, shape: shape} = out, tensor, kernel, opts) do
+    args = [
+      ref(tensor),
+      ref(kernel),
+      opts[:strides],
+      opts[:padding],
+      opts[:input_dilation],
+      opts[:kernel_dilation],
+      {opts[:feature_group_size], opts[:batch_group_size]},
+      {opts[:input_permutation], opts[:kernel_permutation], opts[:output_permutation]},
+      type_code(type)
+    ]
+
+    # the work is the output size times the multiply-adds behind each output element
+    filters = elem(kernel.shape, hd(opts[:kernel_permutation]))
+    work = Nx.size(shape) * div(Nx.size(kernel.shape), max(filters, 1))
+    nif = if work >= @dirty_threshold, do: :t_conv_dirty, else: :t_conv
+    wrap(apply(NIF, nif, args), out, device([tensor, kernel]))
+  end
+
+  for op <- [:window_sum, :window_product, :window_max, :window_min] do
+    @impl true
+    def unquote(op)(%T{type: type} = out, tensor, window, opts) do
+      args = [unquote(op), ref(tensor), window_spec(window, opts), type_code(type)]
+      to_nx(apply(NIF, pick(:t_window_reduce, tensor), args), out, tensor)
+    end
+  end
+
+  @impl true
+  def window_reduce(%T{shape: out_shape} = out, %T{} = tensor, acc, window, opts, fun) do
+    per_window = Nx.size(window)
+    rows = Nx.size(out_shape)
+    args = [ref(tensor), ref(acc), window_spec(window, opts)]
+    ref = apply(NIF, pick(:t_windows, tensor), args)
+    windows = to_nx(ref, %{tensor | shape: {rows, per_window}, names: [nil, nil]}, tensor)
+
+    %{out | shape: {rows}, names: [nil]}
+    |> reduce(windows, acc, [axes: [1], keep_axes: false], fun)
+    |> Nx.reshape(out_shape)
+    |> then(&%{out | data: &1.data})
+  end
+
+  @impl true
+  def window_scatter_max(out, tensor, source, init_value, window, opts),
+    do: window_scatter(true, out, tensor, source, init_value, window, opts)
+
+  @impl true
+  def window_scatter_min(out, tensor, source, init_value, window, opts),
+    do: window_scatter(false, out, tensor, source, init_value, window, opts)
+
+  defp window_scatter(max?, %T{type: type} = out, tensor, source, init_value, window, opts) do
+    spec = window_spec(window, Keyword.put(opts, :window_dilations, nil))
+    args = [max?, ref(tensor), ref(source), ref(init_value), spec, type_code(type)]
+    to_nx(apply(NIF, pick(:t_window_scatter, tensor), args), out, tensor)
+  end
+
+  defp window_spec(window, opts) do
+    rank = tuple_size(window)
+
+    {Tuple.to_list(window), opts[:strides] || List.duplicate(1, rank),
+     opts[:padding] || List.duplicate({0, 0}, rank),
+     opts[:window_dilations] || List.duplicate(1, rank)}
+  end
+
   ## Operations of the later API issues
 
   for {name, arity} <- Nx.Backend.behaviour_info(:callbacks),
@@ -563,6 +637,7 @@ defmodule Nx.Torch.Backend do
       ],
       name not in (Nx.Backend.binary_ops() ++ Nx.Backend.unary_ops() ++ [:select, :clip]),
       name not in @indexing_callbacks,
+      name not in @conv_window_callbacks,
       name not in Keyword.keys(@linalg_callbacks),
       name not in Keyword.keys(Nx.Backend.behaviour_info(:optional_callbacks)) do
     args = Macro.generate_arguments(arity, __MODULE__)
