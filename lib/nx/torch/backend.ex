@@ -227,20 +227,77 @@ defmodule Nx.Torch.Backend do
     Nx.Backend.inspect(tensor, binary, inspect_opts)
   end
 
+  # Batches are slices along axis 0, made lazily; with leftover: :repeat the last one is the
+  # tail followed by the first rows.
   @impl true
-  def to_batched(_out, _tensor, _opts) do
-    raise ArgumentError, "to_batched/3 is not implemented yet by Nx.Torch.Backend"
+  def to_batched(%T{shape: out_shape} = out, %T{shape: shape} = tensor, opts) do
+    total = elem(shape, 0)
+    batch = elem(out_shape, 0)
+    [_ | rest] = Tuple.to_list(shape)
+    zeros = Enum.map(rest, fn _ -> 0 end)
+    ones = Enum.map(shape |> Tuple.to_list(), fn _ -> 1 end)
+    full = div(total, batch)
+    count = if rem(total, batch) != 0 and opts[:leftover] == :repeat, do: full + 1, else: full
+
+    rows = fn start, len ->
+      slice(
+        %{out | shape: put_elem(out_shape, 0, len)},
+        tensor,
+        [start | zeros],
+        [len | rest],
+        ones
+      )
+    end
+
+    Stream.map(0..(count - 1)//1, fn index ->
+      start = index * batch
+
+      if start + batch <= total do
+        rows.(start, batch)
+      else
+        tail = total - start
+        concatenate(out, [rows.(start, tail), rows.(0, batch - tail)], 0)
+      end
+    end)
+  end
+
+  # Pointers: the data as LibTorch holds it (Nx's layout for every type but the sub-byte ones,
+  # which it stores one element per byte and which are refused). from_pointer copies.
+  @impl true
+  def to_pointer(%T{data: %__MODULE__{ref: ref}}, opts) do
+    case Keyword.get(opts, :mode, :local) do
+      :local ->
+        {address, size} = NIF.t_to_pointer(ref)
+        {:ok, %Nx.Pointer{kind: :local, address: address, data_size: size}}
+
+      mode ->
+        {:error, "Nx.Torch.Backend supports only mode: :local pointers, got: #{inspect(mode)}"}
+    end
+  rescue
+    error in ArgumentError -> {:error, Exception.message(error)}
   end
 
   @impl true
-  def from_pointer(_pointer, _type, _shape, _backend_opts, _opts) do
-    {:error, "from_pointer/5 is not implemented yet by Nx.Torch.Backend"}
+  def from_pointer(%Nx.Pointer{kind: :local} = pointer, type, shape, backend_opts, opts) do
+    %Nx.Pointer{address: address, data_size: size} = pointer
+
+    if is_integer(address) and address >= 0 and is_integer(size) and size >= 0 do
+      device = Keyword.get(backend_opts, :device, :cpu)
+      out = %T{type: type, shape: shape, names: opts[:names] || names_for(shape)}
+      ref = NIF.t_from_pointer(address, size, type_code(type), shape, device_code(device))
+      {:ok, wrap(ref, out, normalize_device(device))}
+    else
+      {:error, "expected a pointer with a non-negative integer address and data_size"}
+    end
+  rescue
+    error in ArgumentError -> {:error, Exception.message(error)}
   end
 
-  @impl true
-  def to_pointer(_tensor, _opts) do
-    {:error, "to_pointer/2 is not implemented yet by Nx.Torch.Backend"}
+  def from_pointer(%Nx.Pointer{kind: kind}, _type, _shape, _backend_opts, _opts) do
+    {:error, "Nx.Torch.Backend supports only :local pointers, got kind #{inspect(kind)}"}
   end
+
+  defp names_for(shape), do: List.duplicate(nil, tuple_size(shape))
 
   ## Conversion and shape
 

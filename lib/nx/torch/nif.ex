@@ -69,6 +69,8 @@ defmodule Nx.Torch.NIF do
     t_iota_dirty: 4,
     t_eye: 3,
     t_eye_dirty: 3,
+    t_to_pointer: 1,
+    t_from_pointer: 5,
     t_as_type: 2,
     t_as_type_dirty: 2,
     t_bitcast: 2,

@@ -6,7 +6,7 @@
 //! outside the lock, so `add(a, a)` cannot deadlock and a long operation never blocks others.
 //! Tensors are never mutated in place once wrapped, so sharing the storage is sound.
 use crate::device;
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, Result, TorchContext};
 use crate::memory;
 use crate::types::NxType;
 use parking_lot::Mutex;
@@ -78,6 +78,20 @@ impl NxTensor {
             }
             None => false,
         }
+    }
+
+    /// Makes the held tensor contiguous, replacing it (under the lock) by a contiguous copy
+    /// when it is a strided view, and returns a new reference to it. The values never change,
+    /// so every holder of this resource sees the same tensor; the storage of the contiguous
+    /// tensor then lives as long as the resource (or until `deallocate`).
+    pub fn make_contiguous(&self) -> Result<Tensor> {
+        let mut cell = self.cell.lock();
+        let tensor = cell.as_ref().ok_or(EngineError::Deallocated)?;
+        if !tensor.is_contiguous() {
+            let copy = tensor.f_contiguous().ctx("to_pointer")?;
+            *cell = Some(copy);
+        }
+        Ok(cell.as_ref().map(Tensor::shallow_clone).expect("just set"))
     }
 
     pub fn is_deallocated(&self) -> bool {

@@ -70,3 +70,34 @@ fn eye<'a>(shape: Term<'a>, ty: i64, device: i64) -> NifResult<TRef> {
 
 nif_pair!(t_eye, t_eye_dirty, eye,
     (shape: Term<'a>, ty: i64, device: i64), [shape, ty, device], NifResult<TRef>);
+
+/// `{address, data_size}` of the tensor's data (see `Nx.to_pointer/2`). A strided tensor is
+/// first replaced by a contiguous copy inside its resource, so the address stays valid for as
+/// long as the resource lives and is not deallocated.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn t_to_pointer(tensor: TRef) -> NifResult<(u64, u64)> {
+    let t = tensor.0.make_contiguous().or_raise()?;
+    let (address, bytes) = creation::data_pointer(&t, tensor.0.ty()).or_raise()?;
+    Ok((address, bytes as u64))
+}
+
+/// A new tensor holding a copy of `data_size` bytes at `address` (see `Nx.from_pointer/5`).
+/// The address is trusted, as with any pointer handed to native code.
+#[rustler::nif(schedule = "DirtyIo")]
+fn t_from_pointer<'a>(
+    address: u64,
+    data_size: u64,
+    ty: i64,
+    shape: Term<'a>,
+    device: i64,
+) -> NifResult<TRef> {
+    let ty = decode::ty(ty)?;
+    let shape = decode::shape(shape)?;
+    let device = decode::device(device)?;
+    let bytes = usize::try_from(data_size)
+        .map_err(|_| raise("Elixir.ArgumentError", "data_size is too large".to_string()))?;
+    // SAFETY: the caller of Nx.from_pointer/5 vouches for the address (documented there).
+    let tensor =
+        unsafe { creation::from_pointer(address, bytes, ty, &shape, device) }.or_raise()?;
+    Ok(wrap(tensor, ty))
+}

@@ -164,6 +164,71 @@ pub fn eye(shape: &[i64], ty: NxType, device: Device) -> Result<Tensor> {
     contiguous(t)
 }
 
+/// The address and byte size of a contiguous tensor's data, for `Nx.to_pointer/2`. The caller
+/// keeps the tensor (and so its storage) alive for as long as the address is used.
+pub fn data_pointer(tensor: &Tensor, ty: NxType) -> Result<(u64, usize)> {
+    if ty.is_packed() {
+        return Err(EngineError::argument(format!(
+            "{} tensors are stored one element per byte, not in Nx's packed layout",
+            ty.name()
+        )));
+    }
+    if !tensor.is_contiguous() {
+        return Err(EngineError::argument("the tensor is not contiguous"));
+    }
+    let bytes = (tensor.numel() as usize)
+        .checked_mul(ty.storage_bytes())
+        .ok_or_else(|| EngineError::argument("tensor too large"))?;
+    if bytes == 0 {
+        return Err(EngineError::argument("an empty tensor has no data to point to"));
+    }
+    Ok((tensor.data_ptr() as u64, bytes))
+}
+
+/// Copies `bytes` bytes at `address` (host memory for the CPU, device memory for CUDA) into a
+/// new tensor of `ty` and `shape` on `device`, for `Nx.from_pointer/5`.
+///
+/// # Safety
+///
+/// `address` must point to at least `bytes` readable bytes on `device` for the whole call.
+pub unsafe fn from_pointer(
+    address: u64,
+    bytes: usize,
+    ty: NxType,
+    shape: &[i64],
+    device: Device,
+) -> Result<Tensor> {
+    prepare_thread();
+    if ty.is_packed() {
+        return Err(EngineError::argument(format!(
+            "from_pointer does not support sub-byte type {}",
+            ty.name()
+        )));
+    }
+    let numel = checked_numel(shape)?;
+    let expected = (numel as u128) * (ty.storage_bytes() as u128);
+    if bytes as u128 != expected {
+        return Err(EngineError::argument(format!(
+            "the pointer's data_size is {bytes} bytes, a {}{shape:?} tensor needs {expected}",
+            ty.name()
+        )));
+    }
+    if address == 0 && bytes > 0 {
+        return Err(EngineError::argument("the pointer's address is null"));
+    }
+    check_allocation(shape, ty, device)?;
+    let out = Tensor::f_empty(shape, (ty.storage_kind(), device)).ctx("from_pointer")?;
+    if bytes == 0 {
+        return Ok(out);
+    }
+    // SAFETY: guaranteed by the caller; the view only lives until the copy below returns.
+    let view = Tensor::f_from_blob(address as *const u8, shape, &[], ty.storage_kind(), device)
+        .ctx("from_pointer")?;
+    let mut out = out;
+    out.f_copy_(&view).ctx("from_pointer")?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +269,19 @@ mod tests {
         let mut values = [0i32; 6];
         t.f_copy_data(&mut values, 6).unwrap();
         assert_eq!(values, [0, 1, 2, 0, 1, 2]);
+    }
+
+    #[test]
+    fn pointers_round_trip() {
+        let t = iota(&[2, 3], None, NxType::F32, Device::Cpu).unwrap();
+        let (address, bytes) = data_pointer(&t, NxType::F32).unwrap();
+        assert_eq!(bytes, 24);
+        let copy = unsafe { from_pointer(address, bytes, NxType::F32, &[3, 2], Device::Cpu) }.unwrap();
+        let mut values = [0f32; 6];
+        copy.f_copy_data(&mut values, 6).unwrap();
+        assert_eq!(values, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert!(unsafe { from_pointer(address, 20, NxType::F32, &[2, 3], Device::Cpu) }.is_err());
+        assert!(data_pointer(&t, NxType::S4).is_err());
     }
 
     #[test]
