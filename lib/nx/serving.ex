@@ -581,14 +581,17 @@ defmodule Nx.Serving do
 
         defn_options = Keyword.put(defn_options, :hooks, hook_options)
 
-        Enum.reduce(batches, nil, fn %Nx.Batch{size: size} = batch, state ->
-          {:ok, state} = state || inline_init(module, arg, defn_options, batch)
-          Process.put({__MODULE__, :inline_size}, size)
-          {:execute, function, state} = handle_batch(module, batch, 0, state)
-          {output, metadata} = handle_executed(module, function.())
-          send(ref, {ref, {:batch, {0, size, output, metadata}}})
-          {:ok, state}
-        end)
+        {_state, total} =
+          Enum.reduce(batches, {nil, 0}, fn %Nx.Batch{size: size} = batch, {state, total} ->
+            {:ok, state} = state || inline_init(module, arg, defn_options, batch)
+            Process.put({__MODULE__, :inline_size}, size)
+            {:execute, function, state} = handle_batch(module, batch, 0, state)
+            {output, metadata} = handle_executed(module, function.())
+            send(ref, {ref, {:batch, {0, size, output, metadata}}})
+            {{:ok, state}, total + size}
+          end)
+
+        send(ref, {ref, {:stream_done, total}})
       end)
 
     ref = :erlang.monitor(:process, pid, [{:alias, :demonitor}])
@@ -1130,9 +1133,6 @@ defmodule Nx.Serving do
       {^ref, {:stream_done, total}} ->
         # Rows still on their way: wait for them.
         {:size, total}
-
-      {:DOWN, ^ref, _, _, :normal} ->
-        :done
 
       {:DOWN, ^ref, _, _, reason} ->
         # Also sent by the serving on behalf of a batch that failed.

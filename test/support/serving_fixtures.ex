@@ -64,6 +64,23 @@ defmodule Nx.ServingFixtures do
   end
 
   @doc false
+  # A negating serving, optionally streaming, with a distributed
+  # postprocessing that tags replies with the node that ran them.
+  def start_negate(name, opts) do
+    serving =
+      if opts[:streaming] do
+        Nx.Serving.jit(&Nx.negate/1)
+        |> Nx.Serving.streaming()
+        |> Nx.Serving.distributed_postprocessing(&Stream.map(&1, fn e -> {:post, node(), e} end))
+      else
+        Nx.Serving.jit(&Nx.negate/1)
+        |> Nx.Serving.distributed_postprocessing(&{:post, node(), &1})
+      end
+
+    start_detached(serving: serving, name: name, batch_size: 2, batch_timeout: 10)
+  end
+
+  @doc false
   def start_reporter(pid, name, opts) do
     {serving_opts, reporter_opts} =
       Keyword.split(opts, [:batch_size, :batch_timeout, :distribution_weight])
