@@ -41,9 +41,11 @@ defmodule Nx.Batch do
         }
 
   # The stack holds one {builders, size} pair per entry, the last entry
-  # first. `builders` has one zero-arity function per leaf of the template
-  # (in traversal order), each returning that leaf with `size` rows along
-  # the leading axis.
+  # first. `builders` has one builder per leaf of the template (in traversal
+  # order): a zero-arity function returning that leaf with `size` rows along
+  # the leading axis, or {:stack, fun} for a stacked entry, whose function
+  # returns the leaf without the leading axis (so that a batch of stacked
+  # entries is joined with one Nx.stack/2).
 
   @doc """
   Returns an empty batch with the key `:default`.
@@ -176,7 +178,7 @@ defmodule Nx.Batch do
   defp entry(entry, :stack) do
     {template, builders} =
       Nx.LazyContainer.traverse(entry, [], fn template, fun, acc ->
-        {template, [fn -> Nx.new_axis(fun.(), @axis) end | acc]}
+        {template, [{:stack, fun} | acc]}
       end)
 
     {template, 1, Enum.reverse(builders)}
@@ -328,8 +330,11 @@ defmodule Nx.Batch do
     {Enum.reverse([{tail, rows} | acc]), [{head, keep} | stack]}
   end
 
-  defp slice_builder(fun, start, length),
-    do: fn -> Nx.slice_along_axis(fun.(), start, length, axis: @axis) end
+  defp slice_builder(builder, start, length),
+    do: fn -> Nx.slice_along_axis(build(builder), start, length, axis: @axis) end
+
+  defp build({:stack, fun}), do: Nx.new_axis(fun.(), @axis)
+  defp build(fun), do: fun.()
 
   @doc """
   Sets the padding of `batch`: that many rows of zeros are added at the
@@ -371,7 +376,7 @@ defmodule Nx.Batch do
   # be sent to another node (see Nx.Serving): returns {batch, tensors}, the
   # batch holding `nil` builders and each entry's tensors in order.
   def __materialize__(%Nx.Batch{stack: stack} = batch) do
-    tensors = Enum.map(stack, fn {builders, size} -> {Enum.map(builders, & &1.()), size} end)
+    tensors = Enum.map(stack, fn {builders, size} -> {Enum.map(builders, &build/1), size} end)
     {%{batch | stack: []}, tensors}
   end
 
@@ -393,12 +398,18 @@ defmodule Nx.Batch do
     |> Enum.reverse()
     |> Enum.map(&elem(&1, 0))
     |> Enum.zip_with(fn builders ->
-      fn ->
-        tensors = Enum.map(builders, & &1.())
-        joined = if match?([_], tensors), do: hd(tensors), else: Nx.concatenate(tensors)
-        pad_rows(joined, pad)
-      end
+      fn -> builders |> join() |> pad_rows(pad) end
     end)
+  end
+
+  defp join([builder]), do: build(builder)
+
+  defp join(builders) do
+    if Enum.all?(builders, &match?({:stack, _}, &1)) do
+      builders |> Enum.map(fn {:stack, fun} -> fun.() end) |> Nx.stack()
+    else
+      builders |> Enum.map(&build/1) |> Nx.concatenate()
+    end
   end
 
   defp pad_rows(tensor, 0), do: tensor
