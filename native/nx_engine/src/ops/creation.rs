@@ -176,11 +176,14 @@ pub fn data_pointer(tensor: &Tensor, ty: NxType) -> Result<(u64, usize)> {
     if !tensor.is_contiguous() {
         return Err(EngineError::argument("the tensor is not contiguous"));
     }
-    let bytes = (tensor.numel() as usize)
+    let bytes = tensor
+        .numel()
         .checked_mul(ty.storage_bytes())
         .ok_or_else(|| EngineError::argument("tensor too large"))?;
     if bytes == 0 {
-        return Err(EngineError::argument("an empty tensor has no data to point to"));
+        return Err(EngineError::argument(
+            "an empty tensor has no data to point to",
+        ));
     }
     Ok((tensor.data_ptr() as u64, bytes))
 }
@@ -276,7 +279,8 @@ mod tests {
         let t = iota(&[2, 3], None, NxType::F32, Device::Cpu).unwrap();
         let (address, bytes) = data_pointer(&t, NxType::F32).unwrap();
         assert_eq!(bytes, 24);
-        let copy = unsafe { from_pointer(address, bytes, NxType::F32, &[3, 2], Device::Cpu) }.unwrap();
+        let copy =
+            unsafe { from_pointer(address, bytes, NxType::F32, &[3, 2], Device::Cpu) }.unwrap();
         let mut values = [0f32; 6];
         copy.f_copy_data(&mut values, 6).unwrap();
         assert_eq!(values, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
