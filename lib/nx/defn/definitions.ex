@@ -25,7 +25,7 @@ defmodule Nx.Defn.Definitions do
   # Nx functions that need tensor values, which do not exist while tracing.
   @forbidden_nx [:backend_copy, :backend_deallocate, :backend_transfer, :to_list] ++
                   [:to_binary, :to_number, :to_flat_list, :to_heatmap, :to_batched] ++
-                  [:load_numpy, :load_numpy_archive!, :compatible?, :default_backend] ++
+                  [:load_numpy!, :load_numpy_archive!, :compatible?, :default_backend] ++
                   [:serialize, :deserialize, :from_pointer, :to_pointer, :global_default_backend]
 
   @doc false
