@@ -161,6 +161,24 @@ defmodule Nx.Defn.Evaluator do
   defp eval_op(%T{data: %Expr{op: :metadata, args: [inner, _meta]}}, state, caches),
     do: eval(inner, state, caches)
 
+  # A block whose backend implements it (e.g. LibTorch's native eigh or svd) runs there; other
+  # backends get the default implementation, which Nx.Block.run applies to the values.
+  defp eval_op(
+         %T{data: %Expr{op: :block, args: [{name, template}, args, _result, default]}} = out,
+         state,
+         caches
+       )
+       when is_atom(name) and is_function(default) do
+    {args, caches} =
+      Enum.map_reduce(args, caches, fn
+        %T{} = arg, caches -> eval(arg, state, caches)
+        other, caches -> {other, caches}
+      end)
+
+    value = Nx.Block.run(name, template, args, default)
+    {tuple_if_needed(out, value), caches}
+  end
+
   defp eval_op(%T{data: %Expr{op: op, args: args}} = out, state, caches)
        when op in [:optional, :block] do
     default = if op == :optional, do: Enum.at(args, 1), else: Enum.at(args, 2)
