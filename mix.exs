@@ -17,7 +17,7 @@ defmodule Nx.MixProject do
   end
 
   def application do
-    [extra_applications: [:logger]]
+    [extra_applications: [:logger], mod: {Nx.Application, []}]
   end
 
   defp elixirc_paths(:test), do: ["lib", "test/support"]

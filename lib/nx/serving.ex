@@ -1058,8 +1058,9 @@ defmodule Nx.Serving do
     end
   end
 
-  # The :pg scope of servings, started on first use on each node (outside
-  # any supervision tree, so that it outlives the processes that start it).
+  # The :pg scope of servings is started by Nx.Application; when the :nx application is not
+  # running (a script that only loads the code), it is started here on first use, outside
+  # any supervision tree so that it outlives the process that starts it.
   defp ensure_pg do
     if Process.whereis(@pg) do
       :running
