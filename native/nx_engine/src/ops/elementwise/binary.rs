@@ -179,6 +179,11 @@ pub fn binary(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Result<T
     }
     let ta = fetch(a, device)?;
     let tb = fetch(b, device)?;
+    if a_ty == out && b_ty == out && a.shape() == b.shape() {
+        if let Some(result) = super::small::try_binary(op, &ta, &tb, out) {
+            return result;
+        }
+    }
     if op.is_comparison() {
         let r = compare(op, ta, a_ty, tb, b_ty, device)?;
         return bool_to(&r, out);

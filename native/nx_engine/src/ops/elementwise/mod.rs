@@ -20,6 +20,7 @@
 //! - [`binary`]: the 24 binary operations, `select` and `clip`.
 //! - [`unary`]: the unary operations.
 pub mod binary;
+mod small;
 pub mod unary;
 
 use crate::error::{EngineError, Result, TorchContext};

@@ -1,0 +1,167 @@
+//! A fast path for tiny tensors. For a handful of elements, LibTorch's per-operation machinery
+//! (dispatch, TensorIterator set-up, output resizing) costs far more than the arithmetic, and
+//! an eager `Nx.add` of two f32[4] tensors is dominated by it. When both inputs are contiguous
+//! CPU tensors of the output's type and shape, the arithmetic runs here on the raw buffers and
+//! only the output allocation goes through LibTorch.
+use super::binary::BinaryOp;
+use crate::error::{Result, TorchContext};
+use crate::types::NxType;
+use tch::{Device, Kind, Tensor};
+
+/// Inputs with more elements than this take LibTorch's vectorized kernels.
+pub(crate) const MAX_ELEMENTS: usize = 256;
+
+trait Element: Copy {
+    fn apply(op: BinaryOp, x: Self, y: Self) -> Option<Self>;
+}
+
+macro_rules! float_element {
+    ($t:ty) => {
+        impl Element for $t {
+            #[inline]
+            fn apply(op: BinaryOp, x: $t, y: $t) -> Option<$t> {
+                match op {
+                    BinaryOp::Add => Some(x + y),
+                    BinaryOp::Subtract => Some(x - y),
+                    BinaryOp::Multiply => Some(x * y),
+                    BinaryOp::Divide => Some(x / y),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+macro_rules! int_element {
+    ($t:ty) => {
+        impl Element for $t {
+            #[inline]
+            fn apply(op: BinaryOp, x: $t, y: $t) -> Option<$t> {
+                match op {
+                    BinaryOp::Add => Some(x.wrapping_add(y)),
+                    BinaryOp::Subtract => Some(x.wrapping_sub(y)),
+                    BinaryOp::Multiply => Some(x.wrapping_mul(y)),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+float_element!(f32);
+float_element!(f64);
+int_element!(i32);
+int_element!(i64);
+
+fn supported(op: BinaryOp, ty: NxType) -> bool {
+    match ty {
+        NxType::F32 | NxType::F64 => matches!(
+            op,
+            BinaryOp::Add | BinaryOp::Subtract | BinaryOp::Multiply | BinaryOp::Divide
+        ),
+        // u32/u64 wrap identically to their signed storage for these three operations
+        NxType::S32 | NxType::S64 | NxType::U32 | NxType::U64 => {
+            matches!(op, BinaryOp::Add | BinaryOp::Subtract | BinaryOp::Multiply)
+        }
+        _ => false,
+    }
+}
+
+fn run<T: Element>(op: BinaryOp, a: &Tensor, b: &Tensor, out: &Tensor, n: usize) {
+    // SAFETY: the caller checked that `a`, `b` and `out` are contiguous CPU tensors of exactly
+    // `n` elements of the kind that matches `T`; they stay alive for the whole loop, and `out`
+    // is a fresh tensor that nothing else references yet.
+    let (x, y, z) = unsafe {
+        (
+            std::slice::from_raw_parts(a.data_ptr() as *const T, n),
+            std::slice::from_raw_parts(b.data_ptr() as *const T, n),
+            std::slice::from_raw_parts_mut(out.data_ptr() as *mut T, n),
+        )
+    };
+    for i in 0..n {
+        if let Some(v) = T::apply(op, x[i], y[i]) {
+            z[i] = v;
+        }
+    }
+}
+
+/// The result of `op` on two same-shape tensors of type `ty` (also the output type), or
+/// `None` when the fast path does not apply.
+pub(crate) fn try_binary(
+    op: BinaryOp,
+    a: &Tensor,
+    b: &Tensor,
+    ty: NxType,
+) -> Option<Result<Tensor>> {
+    if !supported(op, ty) {
+        return None;
+    }
+    let kind = ty.storage_kind();
+    let n = a.numel();
+    let usable = |t: &Tensor| {
+        t.device() == Device::Cpu && t.is_contiguous() && t.f_kind().ok() == Some(kind)
+    };
+    if n > MAX_ELEMENTS || b.numel() != n || !usable(a) || !usable(b) {
+        return None;
+    }
+    let out = match Tensor::f_empty(a.size(), (kind, Device::Cpu)).ctx(op.name()) {
+        Ok(out) => out,
+        Err(error) => return Some(Err(error)),
+    };
+    match kind {
+        Kind::Float => run::<f32>(op, a, b, &out, n),
+        Kind::Double => run::<f64>(op, a, b, &out, n),
+        Kind::Int => run::<i32>(op, a, b, &out, n),
+        Kind::Int64 => run::<i64>(op, a, b, &out, n),
+        _ => return None,
+    }
+    Some(Ok(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agrees_with_libtorch() {
+        let a = Tensor::from_slice(&[1.5f32, -2.0, 3.25, 1e30]);
+        let b = Tensor::from_slice(&[0.5f32, 4.0, -1.0, 1e30]);
+        for op in [
+            BinaryOp::Add,
+            BinaryOp::Subtract,
+            BinaryOp::Multiply,
+            BinaryOp::Divide,
+        ] {
+            let fast = try_binary(op, &a, &b, NxType::F32).unwrap().unwrap();
+            let slow = match op {
+                BinaryOp::Add => a.f_add(&b),
+                BinaryOp::Subtract => a.f_sub(&b),
+                BinaryOp::Multiply => a.f_mul(&b),
+                _ => a.f_div(&b),
+            }
+            .unwrap();
+            let (mut x, mut y) = ([0f32; 4], [0f32; 4]);
+            fast.f_copy_data(&mut x, 4).unwrap();
+            slow.f_copy_data(&mut y, 4).unwrap();
+            assert_eq!(x.map(f32::to_bits), y.map(f32::to_bits), "{op:?}");
+        }
+    }
+
+    #[test]
+    fn integers_wrap_and_others_decline() {
+        let a = Tensor::from_slice(&[i32::MAX, 3]);
+        let b = Tensor::from_slice(&[1i32, 4]);
+        let r = try_binary(BinaryOp::Add, &a, &b, NxType::S32)
+            .unwrap()
+            .unwrap();
+        let mut v = [0i32; 2];
+        r.f_copy_data(&mut v, 2).unwrap();
+        assert_eq!(v, [i32::MIN, 7]);
+        assert!(try_binary(BinaryOp::Divide, &a, &b, NxType::S32).is_none());
+        assert!(try_binary(BinaryOp::Add, &a, &b, NxType::S16).is_none());
+        let t = Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0])
+            .reshape([2, 2])
+            .tr();
+        assert!(try_binary(BinaryOp::Add, &t, &t, NxType::F32).is_none());
+    }
+}
