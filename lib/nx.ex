@@ -297,7 +297,7 @@ defmodule Nx do
   @spec to_binary(Nx.Tensor.t() | number, keyword) :: bitstring
   def to_binary(tensor, opts \\ []) do
     opts = Keyword.validate!(opts, [:limit])
-    %T{data: %backend{}} = tensor = to_tensor(tensor)
+    %T{data: %backend{}} = tensor = tensor |> to_tensor() |> Nx.Vectorize.devectorize()
     limit = if limit = opts[:limit], do: Kernel.min(size(tensor), limit), else: size(tensor)
     backend.to_binary(tensor, limit)
   end
@@ -339,8 +339,8 @@ defmodule Nx do
   """
   @spec to_list(Nx.Tensor.t()) :: number | list
   def to_list(tensor) do
-    %T{shape: shape} = tensor = to_tensor(tensor)
-    reject_vectorized!(tensor, :to_list)
+    # Vectorized axes count as leading axes of the list.
+    %T{shape: shape} = tensor = tensor |> to_tensor() |> Nx.Vectorize.devectorize()
     flat = to_flat_list(tensor)
 
     case Tuple.to_list(shape) do
@@ -384,7 +384,13 @@ defmodule Nx do
   def to_number(tensor) do
     %T{shape: shape} = tensor = to_tensor(tensor)
 
-    if shape != {} or tensor.vectorized_axes != [] do
+    if tensor.vectorized_axes != [] do
+      raise ArgumentError,
+            "cannot convert vectorized tensor with axes #{inspect(tensor.vectorized_axes)} " <>
+              "and shape #{inspect(shape)} to number"
+    end
+
+    if shape != {} do
       raise ArgumentError, "cannot convert tensor of shape #{inspect(shape)} to number"
     end
 
@@ -587,7 +593,7 @@ defmodule Nx do
     if old_type == type do
       tensor
     else
-      impl!(tensor).as_type(%{tensor | type: type}, tensor)
+      vectorized_call(tensor, %{tensor | type: type}, fn out, t, _ -> impl!(t).as_type(out, t) end)
     end
   end
 
@@ -625,7 +631,11 @@ defmodule Nx do
               "and output type #{inspect(type)}"
     end
 
-    if old_type == type, do: tensor, else: impl!(tensor).bitcast(%{tensor | type: type}, tensor)
+    if old_type == type do
+      tensor
+    else
+      vectorized_call(tensor, %{tensor | type: type}, fn out, t, _ -> impl!(t).bitcast(out, t) end)
+    end
   end
 
   ## Shape
@@ -675,7 +685,7 @@ defmodule Nx do
     if old_shape == new_shape do
       %{tensor | names: names}
     else
-      impl!(tensor).reshape(%{tensor | shape: new_shape, names: names}, tensor)
+      reshape_impl(tensor, new_shape, names)
     end
   end
 
@@ -718,7 +728,9 @@ defmodule Nx do
     if new_shape == shape do
       tensor
     else
-      impl!(tensor).squeeze(%{tensor | shape: new_shape, names: new_names}, tensor, axes)
+      vectorized_call(tensor, %{tensor | shape: new_shape, names: new_names}, fn out, t, n ->
+        impl!(t).squeeze(out, t, Nx.Vectorize.shift(axes, n))
+      end)
     end
   end
 
@@ -752,7 +764,7 @@ defmodule Nx do
 
     new_shape = Tuple.insert_at(shape, position, 1)
     new_names = List.insert_at(names, position, name)
-    impl!(tensor).reshape(%{tensor | shape: new_shape, names: new_names}, tensor)
+    reshape_impl(tensor, new_shape, new_names)
   end
 
   @doc """
@@ -797,7 +809,10 @@ defmodule Nx do
       tensor
     else
       {new_shape, new_names} = Nx.Shape.transpose(shape, axes, names)
-      impl!(tensor).transpose(%{tensor | shape: new_shape, names: new_names}, tensor, axes)
+
+      vectorized_call(tensor, %{tensor | shape: new_shape, names: new_names}, fn out, t, n ->
+        impl!(t).transpose(out, t, Enum.to_list(0..(n - 1)//1) ++ Nx.Vectorize.shift(axes, n))
+      end)
     end
   end
 
@@ -855,7 +870,10 @@ defmodule Nx do
     if old_shape == shape do
       %{tensor | names: names}
     else
-      impl!(tensor).broadcast(%{tensor | shape: shape, names: names}, tensor, shape, axes)
+      vectorized_call(tensor, %{tensor | shape: shape, names: names}, fn out, t, n ->
+        lead = Enum.to_list(0..(n - 1)//1)
+        impl!(t).broadcast(out, t, out.shape, lead ++ Nx.Vectorize.shift(axes, n))
+      end)
     end
   end
 
@@ -894,7 +912,7 @@ defmodule Nx do
     if new_shape == shape do
       tensor
     else
-      impl!(tensor).reshape(%{tensor | shape: new_shape, names: new_names}, tensor)
+      reshape_impl(tensor, new_shape, new_names)
     end
   end
 
@@ -1058,7 +1076,10 @@ defmodule Nx do
 
     {new_shape, new_names} = reduced_shape(shape, names, axes, keep_axes)
     out = %{tensor | type: type_fun.(type), shape: new_shape, names: new_names}
-    apply(impl!(tensor), op, [out, tensor, [axes: axes, keep_axes: keep_axes]])
+
+    vectorized_call(tensor, out, fn out, t, n ->
+      apply(impl!(t), op, [out, t, [axes: Nx.Vectorize.shift(axes, n), keep_axes: keep_axes]])
+    end)
   end
 
   defp reduced_shape(shape, names, axes, keep_axes) do
@@ -1148,7 +1169,20 @@ defmodule Nx do
 
     out = %{tensor | type: out_type, shape: new_shape, names: new_names}
     backend_opts = [axis: axis, tie_break: opts[:tie_break], keep_axis: opts[:keep_axis]]
-    apply(impl!(tensor), op, [out, tensor, backend_opts])
+
+    case tensor do
+      %T{vectorized_axes: []} ->
+        apply(impl!(tensor), op, [out, tensor, backend_opts])
+
+      # Without an axis, each entry is searched flattened.
+      %T{} when axis == nil ->
+        arg_aggregate(op, flatten(tensor), Keyword.put(opts, :axis, 0))
+
+      %T{} ->
+        vectorized_call(tensor, out, fn out, t, n ->
+          apply(impl!(t), op, [out, t, Keyword.put(backend_opts, :axis, axis + n)])
+        end)
+    end
   end
 
   ## Contractions and order
@@ -1251,8 +1285,19 @@ defmodule Nx do
     b1 = normalize_axes!(s1, batch_axes1, n1)
     b2 = normalize_axes!(s2, batch_axes2, n2)
     {shape, names} = Nx.Shape.dot(s1, c1, n1, b1, s2, c2, n2, b2)
-    out = %T{type: Nx.Type.merge(type1, type2), shape: shape, names: names}
-    impl!(t1, t2).dot(out, t1, c1, b1, t2, c2, b2)
+
+    if t1.vectorized_axes == [] and t2.vectorized_axes == [] do
+      out = %T{type: Nx.Type.merge(type1, type2), shape: shape, names: names}
+      impl!(t1, t2).dot(out, t1, c1, b1, t2, c2, b2)
+    else
+      # The vectorized axes become the leading batch axes of the devectorized dot.
+      Nx.Vectorize.apply_all([t1, t2], [broadcast: true], fn [d1, d2], n ->
+        lead = Enum.to_list(0..(n - 1)//1)
+        shift = &Nx.Vectorize.shift(&1, n)
+        dot(d1, shift.(c1), lead ++ shift.(b1), d2, shift.(c2), lead ++ shift.(b2))
+      end)
+      |> Map.put(:names, names)
+    end
   end
 
   @doc """
@@ -1316,7 +1361,10 @@ defmodule Nx do
   @spec sort(t, keyword) :: Nx.Tensor.t()
   def sort(tensor, opts \\ []) do
     {tensor, opts} = sort_options!(tensor, opts, [:axis, :direction, :stable])
-    impl!(tensor).sort(tensor, tensor, opts)
+
+    vectorized_call(tensor, tensor, fn out, t, n ->
+      impl!(t).sort(out, t, Keyword.update!(opts, :axis, &(&1 + n)))
+    end)
   end
 
   @doc """
@@ -1352,7 +1400,9 @@ defmodule Nx do
       raise ArgumentError, "argsort expects an integer :type, got: #{inspect(type)}"
     end
 
-    impl!(tensor).argsort(%{tensor | type: type}, tensor, opts)
+    vectorized_call(tensor, %{tensor | type: type}, fn out, t, n ->
+      impl!(t).argsort(out, t, Keyword.update!(opts, :axis, &(&1 + n)))
+    end)
   end
 
   defp sort_options!(tensor, opts, allowed) do
@@ -1407,7 +1457,7 @@ defmodule Nx do
     {shape, names} = Nx.Shape.top_k(shape, names, opts[:k])
     values = %{tensor | shape: shape, names: names}
     indices = %{values | type: {:s, 64}}
-    impl!(tensor).top_k({values, indices}, tensor, opts)
+    vectorized_call(tensor, {values, indices}, fn out, t, _ -> impl!(t).top_k(out, t, opts) end)
   end
 
   for {name, desc} <- [
@@ -1444,7 +1494,10 @@ defmodule Nx do
           else: type
 
       out = %{tensor | type: out_type}
-      impl!(tensor).unquote(name)(out, tensor, axis: axis, reverse: opts[:reverse])
+
+      vectorized_call(tensor, out, fn out, t, n ->
+        impl!(t).unquote(name)(out, t, axis: axis + n, reverse: opts[:reverse])
+      end)
     end
   end
 
@@ -2237,7 +2290,32 @@ defmodule Nx do
       Nx.Shape.broadcast!(branch_shape, shape, Nx.Shape.broadcast_axes(branch_shape, shape))
     end
 
-    out = %{pred | type: type, shape: shape, names: names}
+    if Nx.Vectorize.any?([pred, on_true, on_false]) do
+      vectorized_select(pred, on_true, on_false, shape, names)
+    else
+      out = %{pred | type: type, shape: shape, names: names}
+      select_impl(out, pred, on_true, on_false)
+    end
+  end
+
+  # Every input is broadcast to the vectorized axes followed by the per-entry shape.
+  defp vectorized_select(pred, on_true, on_false, shape, names) do
+    Nx.Vectorize.apply_all([pred, on_true, on_false], [broadcast: true], fn inputs, n ->
+      [p, t, f] =
+        Enum.map(inputs, fn %T{shape: s} = input ->
+          lead = s |> Tuple.to_list() |> Enum.take(n)
+          rank = tuple_size(s) - n
+          start = n + tuple_size(shape) - rank
+          axes = Enum.to_list(0..(n - 1)//1) ++ Enum.to_list(start..(start + rank - 1)//1)
+          broadcast(input, List.to_tuple(lead ++ Tuple.to_list(shape)), axes: axes)
+        end)
+
+      select(p, t, f)
+    end)
+    |> Map.put(:names, names)
+  end
+
+  defp select_impl(out, pred, on_true, on_false) do
     backend = impl!(on_true, on_false)
     backend = if backend == impl!(pred), do: backend, else: impl!(pred, on_true)
     backend.select(out, pred, on_true, on_false)
@@ -2292,7 +2370,15 @@ defmodule Nx do
       |> Nx.Type.merge(Nx.Type.merge(min_type, max_type))
       |> complex_not_supported!(:clip, 3)
 
-    impl!(tensor).clip(%{tensor | type: type}, tensor, min, max)
+    if min.vectorized_axes == [] and max.vectorized_axes == [] do
+      vectorized_call(tensor, %{tensor | type: type}, fn out, t, _ ->
+        impl!(t).clip(out, t, min, max)
+      end)
+    else
+      Nx.Vectorize.apply_all([tensor, min, max], [align_ranks: true], fn [t, lo, hi], _ ->
+        t |> as_type(type) |> max(lo) |> min(hi) |> as_type(type)
+      end)
+    end
   end
 
   ## Element-wise unary functions
@@ -3012,10 +3098,21 @@ defmodule Nx do
   # Helpers of the element-wise functions
 
   defp element_wise(op, left, right, type) do
-    %T{shape: left_shape, names: left_names} = left = operand(left, type, op)
-    %T{shape: right_shape, names: right_names} = right = operand(right, type, op)
-    {shape, names} = broadcast_names(left_shape, left_names, right_shape, right_names)
-    apply(impl!(left, right), op, [%{left | type: type, shape: shape, names: names}, left, right])
+    left = operand(left, type, op)
+    right = operand(right, type, op)
+
+    if left.vectorized_axes == [] and right.vectorized_axes == [] do
+      {shape, names} = broadcast_names(left.shape, left.names, right.shape, right.names)
+      out = %{left | type: type, shape: shape, names: names}
+      apply(impl!(left, right), op, [out, left, right])
+    else
+      vectorized_binary(left, right, &element_wise(op, &1, &2, type))
+    end
+  end
+
+  # Vectorized axes match by name; inner shapes broadcast as usual (aligned at the end).
+  defp vectorized_binary(left, right, fun) do
+    Nx.Vectorize.apply_all([left, right], [align_ranks: true], fn [l, r], _ -> fun.(l, r) end)
   end
 
   # The common cases of Nx.Shape.binary_broadcast/4 without its general walk.
@@ -3027,12 +3124,7 @@ defmodule Nx do
     do: Nx.Shape.binary_broadcast(left_shape, left_names, right_shape, right_names)
 
   # Tensors pass through; numbers become scalars of `type` (their own type when nil).
-  defp operand(%T{vectorized_axes: []} = tensor, _type, _op), do: tensor
-
-  defp operand(%T{} = tensor, _type, op) do
-    reject_vectorized!(tensor, op)
-    tensor
-  end
+  defp operand(%T{} = tensor, _type, _op), do: tensor
 
   defp operand(number, type, _op)
        when is_number(number) or is_struct(number, Complex) or
@@ -3098,11 +3190,16 @@ defmodule Nx do
 
   # Predicates give u8; logical operations take each input in its own type.
   defp predicate(op, left, right) do
-    %T{shape: left_shape, names: left_names} = left = operand(left, nil, op)
-    %T{shape: right_shape, names: right_names} = right = operand(right, nil, op)
-    {shape, names} = broadcast_names(left_shape, left_names, right_shape, right_names)
-    out = %{left | type: {:u, 8}, shape: shape, names: names}
-    apply(impl!(left, right), op, [out, left, right])
+    left = operand(left, nil, op)
+    right = operand(right, nil, op)
+
+    if left.vectorized_axes == [] and right.vectorized_axes == [] do
+      {shape, names} = broadcast_names(left.shape, left.names, right.shape, right.names)
+      out = %{left | type: {:u, 8}, shape: shape, names: names}
+      apply(impl!(left, right), op, [out, left, right])
+    else
+      vectorized_binary(left, right, &predicate(op, &1, &2))
+    end
   end
 
   # Numbers compared with tensors take the type the two would be promoted to.
@@ -3128,7 +3225,10 @@ defmodule Nx do
 
   defp unary(op, tensor, type_fun) do
     %T{type: type} = tensor = operand(tensor, nil, op)
-    apply(impl!(tensor), op, [%{tensor | type: type_fun.(type)}, tensor])
+
+    vectorized_call(tensor, %{tensor | type: type_fun.(type)}, fn out, t, _ ->
+      apply(impl!(t), op, [out, t])
+    end)
   end
 
   ## Indexing and slicing
@@ -3243,7 +3343,7 @@ defmodule Nx do
     out_type = indexing_merge_type(type, pad_value)
     pad_value = to_tensor(pad_value)
 
-    unless pad_value.shape == {} do
+    unless pad_value.shape == {} and pad_value.vectorized_axes == [] do
       raise ArgumentError, "padding value must be a scalar and non-vectorized"
     end
 
@@ -3263,7 +3363,10 @@ defmodule Nx do
     end
 
     out = %{tensor | type: out_type, shape: new_shape}
-    impl!(tensor, pad_value).pad(out, tensor, pad_value, padding_config)
+
+    vectorized_call(tensor, out, fn out, t, n ->
+      impl!(t, pad_value).pad(out, t, pad_value, List.duplicate({0, 0, 0}, n) ++ padding_config)
+    end)
   end
 
   @doc """
@@ -3305,7 +3408,9 @@ defmodule Nx do
     if axes == [] do
       tensor
     else
-      impl!(tensor).reverse(tensor, tensor, axes)
+      vectorized_call(tensor, tensor, fn out, t, n ->
+        impl!(t).reverse(out, t, Nx.Vectorize.shift(axes, n))
+      end)
     end
   end
 
@@ -3362,8 +3467,16 @@ defmodule Nx do
       tensors ->
         {shapes, names, type} = join_info(tensors)
         {shape, names, axis} = Nx.Shape.concatenate(shapes, names, opts[:axis], 0)
-        out = %{hd(tensors) | type: type, shape: shape, names: names}
-        list_impl!(tensors).concatenate(out, tensors, axis)
+
+        if Nx.Vectorize.any?(tensors) do
+          Nx.Vectorize.apply_all(tensors, [broadcast: true], fn devectorized, n ->
+            concatenate(devectorized, axis: axis + n)
+          end)
+          |> Map.put(:names, names)
+        else
+          out = %{hd(tensors) | type: type, shape: shape, names: names}
+          list_impl!(tensors).concatenate(out, tensors, axis)
+        end
     end
   end
 
@@ -3415,8 +3528,16 @@ defmodule Nx do
       tensors ->
         {shapes, names, type} = join_info(tensors)
         {shape, names, axis} = Nx.Shape.stack(shapes, names, opts[:axis], opts[:name], 0)
-        out = %{hd(tensors) | type: type, shape: shape, names: names}
-        list_impl!(tensors).stack(out, tensors, axis)
+
+        if Nx.Vectorize.any?(tensors) do
+          Nx.Vectorize.apply_all(tensors, [broadcast: true], fn devectorized, n ->
+            stack(devectorized, axis: axis + n)
+          end)
+          |> Map.put(:names, names)
+        else
+          out = %{hd(tensors) | type: type, shape: shape, names: names}
+          list_impl!(tensors).stack(out, tensors, axis)
+        end
     end
   end
 
@@ -3601,12 +3722,40 @@ defmodule Nx do
       start_indices = start_index_tensors!(start_indices)
       {start_indices, new_shape} = Nx.Shape.slice(shape, start_indices, lengths, strides)
 
-      if new_shape == shape and Enum.all?(start_indices, &(&1 == 0)) do
-        tensor
-      else
-        impl!(tensor).slice(%{tensor | shape: new_shape}, tensor, start_indices, lengths, strides)
+      cond do
+        Nx.Vectorize.any?(start_indices) ->
+          with_vectorized_starts(tensor, start_indices, [], fn t, starts, _ ->
+            slice(t, starts, lengths, strides: strides)
+          end)
+
+        new_shape == shape and Enum.all?(start_indices, &(&1 == 0)) ->
+          tensor
+
+        true ->
+          vectorized_call(tensor, %{tensor | shape: new_shape}, fn out, t, n ->
+            lead = t.shape |> Tuple.to_list() |> Enum.take(n)
+            starts = List.duplicate(0, n) ++ start_indices
+            impl!(t).slice(out, t, starts, lead ++ lengths, List.duplicate(1, n) ++ strides)
+          end)
       end
     end
+  end
+
+  # Start indices that differ per vector entry: the operation runs entry by entry.
+  defp with_vectorized_starts(tensor, start_indices, others, fun) do
+    positions = for {%T{vectorized_axes: [_ | _]}, i} <- Enum.with_index(start_indices), do: i
+    vectorized = Enum.map(positions, &Enum.at(start_indices, &1))
+
+    Nx.Vectorize.map_entries([tensor | others ++ vectorized], fn [t | rest] ->
+      {others, entries} = Enum.split(rest, length(others))
+
+      starts =
+        positions
+        |> Enum.zip(entries)
+        |> Enum.reduce(start_indices, fn {i, index}, acc -> List.replace_at(acc, i, index) end)
+
+      fun.(t, starts, others)
+    end)
   end
 
   defp start_index_tensors!(start_indices) do
@@ -3711,8 +3860,23 @@ defmodule Nx do
     start_indices = start_index_tensors!(start_indices)
 
     {shape, names} = Nx.Shape.put_slice(shape, names, slice_shape, slice_names, start_indices)
-    out = %{tensor | type: Nx.Type.merge(type, slice_type), names: names}
-    impl!(tensor, slice).put_slice(%{out | shape: shape}, tensor, start_indices, slice)
+
+    cond do
+      Nx.Vectorize.any?(start_indices) ->
+        with_vectorized_starts(tensor, start_indices, [slice], fn t, starts, [s] ->
+          put_slice(t, starts, s)
+        end)
+
+      Nx.Vectorize.any?([tensor, slice]) ->
+        Nx.Vectorize.apply_all([tensor, slice], [broadcast: true], fn [t, s], n ->
+          put_slice(t, List.duplicate(0, n) ++ start_indices, s)
+        end)
+        |> Map.put(:names, names)
+
+      true ->
+        out = %{tensor | type: Nx.Type.merge(type, slice_type), names: names}
+        impl!(tensor, slice).put_slice(%{out | shape: shape}, tensor, start_indices, slice)
+    end
   end
 
   @doc """
@@ -3779,8 +3943,32 @@ defmodule Nx do
     end
 
     {new_shape, names} = Nx.Shape.gather(shape, indices_shape, axes)
-    out = %{tensor | shape: new_shape, names: names}
-    impl!(tensor, indices).gather(out, tensor, indices, axes: axes)
+
+    if Nx.Vectorize.any?([tensor, indices]) do
+      Nx.Vectorize.apply_all([tensor, indices], [broadcast: true], fn [t, i], n ->
+        gather(t, with_vector_coordinates(i, n),
+          axes: Enum.to_list(0..(n - 1)//1) ++ Nx.Vectorize.shift(axes, n)
+        )
+      end)
+      |> Map.put(:names, names)
+    else
+      out = %{tensor | shape: new_shape, names: names}
+      impl!(tensor, indices).gather(out, tensor, indices, axes: axes)
+    end
+  end
+
+  # Prepends to the last axis of devectorized indices the coordinates of their `n` leading
+  # (vectorized) axes, so that each entry indexes its own slice of the devectorized tensor.
+  defp with_vector_coordinates(%T{shape: shape, type: type} = indices, n) do
+    lead = shape |> Tuple.to_list() |> Enum.drop(-1)
+    coordinates_shape = List.to_tuple(lead ++ [1])
+
+    coordinates =
+      for axis <- 0..(n - 1)//1 do
+        iota(coordinates_shape, axis: axis, type: type, backend: backend_of(indices))
+      end
+
+    concatenate(coordinates ++ [indices], axis: tuple_size(shape) - 1)
   end
 
   defp indexed_axes!(%T{shape: shape, names: names}, %T{shape: indices_shape}, opts) do
@@ -3862,7 +4050,20 @@ defmodule Nx do
     axis = normalize_axis!(shape, opts[:axis], names)
     {new_shape, new_names} = Nx.Shape.take(shape, names, indices_shape, indices_names, axis)
     out = %{tensor | shape: new_shape, names: new_names}
-    impl!(tensor, indices).take(out, tensor, indices, axis: axis)
+
+    if indices.vectorized_axes == [] do
+      vectorized_call(tensor, out, fn out, t, n ->
+        impl!(t, indices).take(out, t, indices, axis: axis + n)
+      end)
+    else
+      # A gather of the whole slices, whose index axes then move to the position of `axis`.
+      gathered = gather(tensor, new_axis(indices, -1), axes: [axis])
+      index_rank = tuple_size(indices_shape)
+      before = Enum.to_list(index_rank..(index_rank + axis - 1)//1)
+      after_ = Enum.to_list((index_rank + axis)..(tuple_size(gathered.shape) - 1)//1)
+      permutation = before ++ Enum.to_list(0..(index_rank - 1)//1) ++ after_
+      %{transpose(gathered, axes: permutation) | names: new_names}
+    end
   end
 
   @doc """
@@ -3906,8 +4107,15 @@ defmodule Nx do
     opts = Keyword.validate!(opts, axis: 0)
     axis = normalize_axis!(shape, opts[:axis], names)
     new_shape = Nx.Shape.take_along_axis(shape, indices_shape, axis)
-    out = %{tensor | shape: new_shape}
-    impl!(tensor, indices).take_along_axis(out, tensor, indices, axis: axis)
+
+    if Nx.Vectorize.any?([tensor, indices]) do
+      Nx.Vectorize.apply_all([tensor, indices], [broadcast: true], fn [t, i], n ->
+        take_along_axis(t, i, axis: axis + n)
+      end)
+    else
+      out = %{tensor | shape: new_shape}
+      impl!(tensor, indices).take_along_axis(out, tensor, indices, axis: axis)
+    end
   end
 
   @doc """
@@ -4040,9 +4248,27 @@ defmodule Nx do
 
     axes = indexed_axes!(target, indices, opts)
     Nx.Shape.indexed(shape, indices_shape, updates_shape, axes)
-    out = %{target | type: Nx.Type.merge(type, updates_type)}
-    backend = list_impl!([target, indices, updates])
-    apply(backend, op, [out, target, indices, updates, [axes: axes]])
+
+    if Nx.Vectorize.any?([target, indices, updates]) do
+      vectorized_indexed(op, target, indices, updates, axes)
+    else
+      out = %{target | type: Nx.Type.merge(type, updates_type)}
+      backend = list_impl!([target, indices, updates])
+      apply(backend, op, [out, target, indices, updates, [axes: axes]])
+    end
+  end
+
+  # The positions of all entries become one list of positions into the devectorized target.
+  defp vectorized_indexed(op, target, indices, updates, axes) do
+    Nx.Vectorize.apply_all([target, indices, updates], [broadcast: true], fn [t, i, u], n ->
+      %T{shape: indices_shape} = i = with_vector_coordinates(i, n)
+      positions = indices_shape |> Tuple.to_list() |> Enum.drop(-1) |> Enum.product()
+      i = reshape(i, {positions, elem(indices_shape, tuple_size(indices_shape) - 1)})
+      rest = u.shape |> Tuple.to_list() |> Enum.drop(n + 1)
+      u = reshape(u, List.to_tuple([positions | rest]))
+      axes = Enum.to_list(0..(n - 1)//1) ++ Nx.Vectorize.shift(axes, n)
+      indexed_op(op, t, i, u, axes: axes)
+    end)
   end
 
   @doc """
@@ -4621,8 +4847,11 @@ defmodule Nx do
     %T{shape: shape, names: names, type: type} = tensor = to_tensor(tensor)
     type = Nx.Type.normalize!(opts[:type] || type)
     {backend, backend_opts} = backend_of(tensor)
-    out = %T{type: type, shape: shape, names: names}
-    backend.constant(out, Nx.Type.cast_number!(type, value), backend_opts)
+    out = %T{type: type, shape: shape, names: names, vectorized_axes: tensor.vectorized_axes}
+
+    vectorized_call(tensor, out, fn out, _t, _n ->
+      backend.constant(out, Nx.Type.cast_number!(type, value), backend_opts)
+    end)
   end
 
   defp backend_of(%T{data: %Nx.Torch.Backend{device: device}}),
@@ -5054,7 +5283,15 @@ defmodule Nx do
 
     {new_shape, new_names} = reduced_shape(shape, names, axes, opts[:keep_axes])
     out = %T{tensor | type: out_type, shape: new_shape, names: new_names}
-    impl!(tensor).reduce(out, tensor, acc, [axes: axes, keep_axes: opts[:keep_axes]], fun)
+
+    if acc.vectorized_axes == [] do
+      vectorized_call(tensor, out, fn out, t, n ->
+        reduce_opts = [axes: Nx.Vectorize.shift(axes, n), keep_axes: opts[:keep_axes]]
+        impl!(t).reduce(out, t, acc, reduce_opts, fun)
+      end)
+    else
+      Nx.Vectorize.map_entries([tensor, acc], fn [t, a] -> reduce(t, a, opts, fun) end)
+    end
   end
 
   ## Serialization
@@ -6330,6 +6567,415 @@ defmodule Nx do
       end
 
     spectrum |> ifft(axis: axis, eps: eps) |> real()
+  end
+
+  ## Vectorization
+
+  @doc """
+  Vectorizes the leading axes of a tensor: they leave the shape and become
+  named vectorized axes, and every operation then works on each entry of
+  them separately, as if it ran in a loop over the entries.
+
+  `name_or_axes` is one atom (the first axis of the shape is vectorized
+  under that name) or a list whose elements are atoms or `{name, size}`
+  pairs (the size is checked against the axis). Vectorizing an already
+  vectorized tensor appends to its vectorized axes. Tuples, maps and other
+  containers of tensors are vectorized tensor by tensor.
+
+  ## Examples
+
+      iex> v = Nx.vectorize(Nx.tensor([[1, 2], [3, 4], [5, 6]]), :rows)
+      #Nx.Tensor<
+        vectorized[rows: 3]
+        s32[2]
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6]
+        ]
+      >
+      iex> Nx.sum(v)
+      #Nx.Tensor<
+        vectorized[rows: 3]
+        s32
+        [3, 7, 11]
+      >
+
+      iex> Nx.iota({2, 3, 1}) |> Nx.vectorize(a: 2, b: 3) |> Nx.multiply(10)
+      #Nx.Tensor<
+        vectorized[a: 2][b: 3]
+        s32[1]
+        [
+          [
+            [0],
+            [10],
+            [20]
+          ],
+          [
+            [30],
+            [40],
+            [50]
+          ]
+        ]
+      >
+
+  Vectorized axes of different tensors match by name; the other names add
+  new vectorized axes to the result:
+
+      iex> x = Nx.vectorize(Nx.tensor([1, 2]), :x)
+      iex> y = Nx.vectorize(Nx.tensor([10, 20, 30]), :y)
+      iex> Nx.add(x, y)
+      #Nx.Tensor<
+        vectorized[x: 2][y: 3]
+        s32
+        [
+          [11, 21, 31],
+          [12, 22, 32]
+        ]
+      >
+
+  ## Error cases
+
+      iex> Nx.vectorize(Nx.tensor(7), :x)
+      ** (ArgumentError) cannot vectorize tensor of rank 0
+
+      iex> Nx.vectorize(Nx.tensor([1, 2]), [:x, :y])
+      ** (ArgumentError) number of vectorized axes must not be greater than the shape size
+
+      iex> Nx.vectorize(Nx.tensor([1, 2]), x: 3)
+      ** (ArgumentError) expected vectorized axis :x to have size 3, got 2
+
+      iex> Nx.vectorize(Nx.iota({2, 2}, names: [nil, :x]), :x)
+      ** (ArgumentError) cannot use name :x for new vectorized axes because there's already an axis with the same name
+  """
+  @spec vectorize(t | Nx.Container.t(), atom | [atom | {atom, pos_integer}]) ::
+          Nx.Tensor.t() | Nx.Container.t()
+  def vectorize(tensor, name_or_axes)
+
+  def vectorize(%T{} = tensor, []), do: tensor
+
+  def vectorize(%T{shape: {}}, _name_or_axes) do
+    raise ArgumentError, "cannot vectorize tensor of rank 0"
+  end
+
+  def vectorize(%T{} = tensor, name) when is_atom(name), do: vectorize(tensor, [name])
+
+  def vectorize(%T{shape: shape, names: names, vectorized_axes: current} = tensor, specs)
+      when is_list(specs) do
+    count = length(specs)
+
+    if count > tuple_size(shape) do
+      raise ArgumentError, "number of vectorized axes must not be greater than the shape size"
+    end
+
+    {sizes, inner} = shape |> Tuple.to_list() |> Enum.split(count)
+
+    new_axes =
+      Enum.zip_with(specs, sizes, fn
+        name, size when is_atom(name) ->
+          {name, size}
+
+        {name, size}, size when is_atom(name) ->
+          {name, size}
+
+        {name, expected}, size when is_atom(name) and is_integer(expected) ->
+          raise ArgumentError,
+                "expected vectorized axis #{inspect(name)} to have size #{expected}, got #{size}"
+
+        spec, _size ->
+          raise ArgumentError,
+                "expected vectorized axis specification to be an atom or a tuple of " <>
+                  "{atom, pos_integer}, got: #{inspect(spec)}"
+      end)
+
+    inner_names = Enum.drop(names, count)
+
+    for {name, _} <- new_axes do
+      cond do
+        name in inner_names ->
+          raise ArgumentError,
+                "cannot use name #{inspect(name)} for new vectorized axes because there's " <>
+                  "already an axis with the same name"
+
+        List.keymember?(current, name, 0) ->
+          raise ArgumentError,
+                "cannot use name #{inspect(name)} for new vectorized axes because there's " <>
+                  "already a vectorized axis with the same name"
+
+        true ->
+          :ok
+      end
+    end
+
+    %{
+      tensor
+      | shape: List.to_tuple(inner),
+        names: inner_names,
+        vectorized_axes: current ++ new_axes
+    }
+  end
+
+  def vectorize(number, name_or_axes)
+      when is_number(number) or is_struct(number, Complex) or
+             number in [:nan, :infinity, :neg_infinity],
+      do: vectorize(to_tensor(number), name_or_axes)
+
+  def vectorize(container, name_or_axes),
+    do: Nx.Defn.Composite.traverse(container, &vectorize(&1, name_or_axes))
+
+  @doc """
+  Turns the vectorized axes of a tensor back into ordinary leading axes.
+
+  Non-vectorized tensors are returned as they are, numbers become
+  tensors and containers are devectorized tensor by tensor.
+
+  ## Options
+
+    * `:keep_names` - name the new leading axes after the vectorized axes
+      (default `true`); with `false` they have no names
+
+  ## Examples
+
+      iex> v = Nx.iota({2, 3}) |> Nx.vectorize(:rows)
+      iex> Nx.devectorize(v)
+      #Nx.Tensor<
+        s32[rows: 2][3]
+        [
+          [0, 1, 2],
+          [3, 4, 5]
+        ]
+      >
+      iex> Nx.devectorize(v, keep_names: false) |> Nx.names()
+      [nil, nil]
+  """
+  @spec devectorize(t | Nx.Container.t(), keyword) :: Nx.Tensor.t() | Nx.Container.t()
+  def devectorize(tensor_or_container, opts \\ [])
+
+  def devectorize(%T{vectorized_axes: []} = tensor, opts) do
+    Keyword.validate!(opts, keep_names: true)
+    tensor
+  end
+
+  def devectorize(%T{names: names, vectorized_axes: axes} = tensor, opts) do
+    opts = Keyword.validate!(opts, keep_names: true)
+    devectorized = Nx.Vectorize.devectorize(tensor)
+
+    if opts[:keep_names],
+      do: %{devectorized | names: Keyword.keys(axes) ++ names},
+      else: devectorized
+  end
+
+  def devectorize(number, opts)
+      when is_number(number) or is_struct(number, Complex) or
+             number in [:nan, :infinity, :neg_infinity],
+      do: devectorize(to_tensor(number), opts)
+
+  def devectorize(container, opts),
+    do: Nx.Defn.Composite.traverse(container, &devectorize(&1, opts))
+
+  @doc """
+  Rearranges the vectorized axes of a tensor: the tensor is devectorized,
+  reshaped to the sizes of `target_axes` followed by the inner shape, and
+  vectorized again under the names of `target_axes`.
+
+  `target_axes` is a keyword list of names and sizes; one size (in
+  `target_axes` and `:target_shape` together) may be `:auto`. Containers
+  are revectorized tensor by tensor.
+
+  ## Options
+
+    * `:target_shape` - the new inner shape (the current one by default);
+      with it, elements may move between vectorized and inner axes
+    * `:target_names` - names for the axes of `:target_shape`
+
+  ## Examples
+
+      iex> t = Nx.iota({2, 3, 2}) |> Nx.vectorize(a: 2, b: 3)
+      iex> Nx.revectorize(t, ab: :auto)
+      #Nx.Tensor<
+        vectorized[ab: 6]
+        s32[2]
+        [
+          [0, 1],
+          [2, 3],
+          [4, 5],
+          [6, 7],
+          [8, 9],
+          [10, 11]
+        ]
+      >
+      iex> Nx.revectorize(t, [a: 2], target_shape: {6}, target_names: [:flat])
+      #Nx.Tensor<
+        vectorized[a: 2]
+        s32[flat: 6]
+        [
+          [0, 1, 2, 3, 4, 5],
+          [6, 7, 8, 9, 10, 11]
+        ]
+      >
+
+  ## Error cases
+
+      iex> t = Nx.iota({2, 3}) |> Nx.vectorize(:a)
+      iex> Nx.revectorize(t, [a: :auto], target_shape: {:auto})
+      ** (ArgumentError) cannot have more than one `:auto` occurrence between target_axes and the :target_shape option
+  """
+  @spec revectorize(t | Nx.Container.t(), keyword, keyword) :: Nx.Tensor.t() | Nx.Container.t()
+  def revectorize(tensor, target_axes, opts \\ [])
+
+  def revectorize(%T{} = tensor, target_axes, opts) when is_list(target_axes) do
+    opts = Keyword.validate!(opts, [:target_shape, :target_names])
+    {axes_names, axes_sizes} = Enum.unzip(target_axes)
+
+    {target_shape, target_names} =
+      case opts[:target_shape] do
+        nil ->
+          {tensor.shape, tensor.names}
+
+        shape when is_tuple(shape) ->
+          {shape, opts[:target_names] || List.duplicate(nil, tuple_size(shape))}
+      end
+
+    dims = axes_sizes ++ Tuple.to_list(target_shape)
+
+    if Enum.count(dims, &(&1 == :auto)) > 1 do
+      raise ArgumentError,
+            "cannot have more than one `:auto` occurrence between target_axes and " <>
+              "the :target_shape option"
+    end
+
+    tensor
+    |> devectorize(keep_names: false)
+    |> reshape(List.to_tuple(dims), names: Enum.map(axes_names, fn _ -> nil end) ++ target_names)
+    |> Nx.Vectorize.revectorize(axes_names)
+  end
+
+  def revectorize(number, target_axes, opts)
+      when is_number(number) or is_struct(number, Complex),
+      do: revectorize(to_tensor(number), target_axes, opts)
+
+  def revectorize(container, target_axes, opts),
+    do: Nx.Defn.Composite.traverse(container, &revectorize(&1, target_axes, opts))
+
+  @doc """
+  Gives a list of tensors (or numbers) the same vectorized axes, without
+  copying data: each result has every vectorized axis of the inputs, in
+  order of first appearance, with size 1 where its input lacked it.
+  Axes of the same name must have the same size or size 1.
+
+  Inputs are returned as tensors, unchanged, when none is vectorized.
+
+  ## Options
+
+    * `:align_ranks` - also give every inner shape the largest inner rank
+      among the inputs, by adding leading axes of size 1 (default `false`)
+
+  ## Examples
+
+      iex> x = Nx.vectorize(Nx.tensor([1, 2, 3]), :x)
+      iex> y = Nx.vectorize(Nx.tensor([[4, 5]]), :y)
+      iex> [x, y] = Nx.reshape_vectors([x, y])
+      iex> {x.vectorized_axes, y.vectorized_axes}
+      {[x: 3, y: 1], [x: 1, y: 1]}
+      iex> [_, y] = Nx.reshape_vectors([5, y], align_ranks: true)
+      iex> y.shape
+      {2}
+
+  ## Error cases
+
+      iex> x = Nx.vectorize(Nx.tensor([1, 2, 3]), :x)
+      iex> Nx.reshape_vectors([x, Nx.vectorize(Nx.tensor([1, 2]), :x)])
+      ** (ArgumentError) expected vectorized axis :x to have the same size in both tensors or to one of them to have size 1, got 2 and 3
+  """
+  @spec reshape_vectors([t], keyword) :: [Nx.Tensor.t()]
+  def reshape_vectors(tensors, opts \\ []) when is_list(tensors) do
+    opts = Keyword.validate!(opts, align_ranks: false)
+    align_vectors(tensors, broadcast: false, align_ranks: opts[:align_ranks])
+  end
+
+  @doc """
+  Like `reshape_vectors/2`, but broadcasts the vectorized axes so that
+  every result has all of them at their full sizes. Inner shapes are
+  kept (or rank-aligned with `:align_ranks`).
+
+  ## Options
+
+    * `:align_ranks` - also give every inner shape the largest inner rank
+      among the inputs, by adding leading axes of size 1 (default `false`)
+
+  ## Examples
+
+      iex> x = Nx.vectorize(Nx.tensor([1, 2]), :x)
+      iex> y = Nx.vectorize(Nx.tensor([[10, 20, 30]]), :y)
+      iex> [bx, by] = Nx.broadcast_vectors([x, y])
+      iex> bx
+      #Nx.Tensor<
+        vectorized[x: 2][y: 1]
+        s32
+        [
+          [1],
+          [2]
+        ]
+      >
+      iex> by
+      #Nx.Tensor<
+        vectorized[x: 2][y: 1]
+        s32[3]
+        [
+          [
+            [10, 20, 30]
+          ],
+          [
+            [10, 20, 30]
+          ]
+        ]
+      >
+  """
+  @spec broadcast_vectors([t], keyword) :: [Nx.Tensor.t()]
+  def broadcast_vectors(tensors, opts \\ []) when is_list(tensors) do
+    opts = Keyword.validate!(opts, align_ranks: false)
+    align_vectors(tensors, broadcast: true, align_ranks: opts[:align_ranks])
+  end
+
+  # Calls `fun` with the output template, the tensor and the number of vectorized axes:
+  # for vectorized tensors, both are devectorized (the template gains the leading axes of
+  # the tensor) and the result is vectorized again.
+  defp vectorized_call(%T{vectorized_axes: []} = tensor, out, fun), do: fun.(out, tensor, 0)
+
+  defp vectorized_call(tensor, out, fun) do
+    Nx.Vectorize.apply(tensor, fn t, n -> fun.(leading_out(out, t, n), t, n) end)
+  end
+
+  defp leading_out(out, t, n) when is_tuple(out) do
+    out |> Tuple.to_list() |> Enum.map(&leading_out(&1, t, n)) |> List.to_tuple()
+  end
+
+  defp leading_out(%T{shape: shape, names: names} = out, %T{shape: full}, n) do
+    lead = full |> Tuple.to_list() |> Enum.take(n)
+
+    %{
+      out
+      | shape: List.to_tuple(lead ++ Tuple.to_list(shape)),
+        names: List.duplicate(nil, n) ++ names,
+        vectorized_axes: []
+    }
+  end
+
+  defp reshape_impl(tensor, shape, names) do
+    vectorized_call(tensor, %{tensor | shape: shape, names: names}, fn out, t, _ ->
+      impl!(t).reshape(out, t)
+    end)
+  end
+
+  defp align_vectors(tensors, opts) do
+    case Nx.Vectorize.align(tensors, opts) do
+      {tensors, []} ->
+        tensors
+
+      {devectorized, canonical} ->
+        names = Keyword.keys(canonical)
+        Enum.map(devectorized, &Nx.Vectorize.revectorize(&1, names))
+    end
   end
 
   ## Introspection
