@@ -434,6 +434,8 @@ defmodule Nx do
       other axes)
     * `:names` - a list of axis names
     * `:backend` - the backend to create the tensor on
+    * `:vectorized_axes` - a keyword list of names and sizes: the result
+      is vectorized over them, with the same values for every entry
 
   ## Examples
 
@@ -454,10 +456,20 @@ defmodule Nx do
           [0.0, 1.0, 2.0]
         ]
       >
+
+      iex> Nx.iota({3}, vectorized_axes: [batch: 2])
+      #Nx.Tensor<
+        vectorized[batch: 2]
+        s32[3]
+        [
+          [0, 1, 2],
+          [0, 1, 2]
+        ]
+      >
   """
   @spec iota(shape, keyword) :: Nx.Tensor.t()
   def iota(tensor_or_shape, opts \\ []) do
-    opts = Keyword.validate!(opts, [:type, :axis, :names, :backend])
+    opts = Keyword.validate!(opts, [:type, :axis, :names, :backend, :vectorized_axes])
     shape = shape!(tensor_or_shape)
     names = names!(opts[:names], shape)
     type = Nx.Type.normalize!(opts[:type] || {:s, 32})
@@ -472,6 +484,31 @@ defmodule Nx do
         axis = normalize_axis!(shape, axis, names)
         backend.iota(out, axis, backend_opts)
     end
+    |> with_vectorized_axes(opts[:vectorized_axes])
+  end
+
+  # The same tensor for every entry of the given vectorized axes.
+  defp with_vectorized_axes(tensor, nil), do: tensor
+  defp with_vectorized_axes(tensor, []), do: tensor
+
+  defp with_vectorized_axes(%T{shape: shape, names: names} = tensor, axes) when is_list(axes) do
+    for axis <- axes,
+        not match?({name, size} when is_atom(name) and is_integer(size) and size > 0, axis) do
+      raise ArgumentError,
+            ":vectorized_axes must be a keyword list of names and positive sizes, got: " <>
+              inspect(axes)
+    end
+
+    sizes = Keyword.values(axes)
+    rank = tuple_size(shape)
+    full = List.to_tuple(sizes ++ Tuple.to_list(shape))
+    leading = Enum.map(sizes, fn _ -> nil end)
+    lead_count = length(sizes)
+    broadcast_axes = Enum.to_list(lead_count..(lead_count + rank - 1)//1)
+
+    tensor
+    |> broadcast(full, axes: broadcast_axes, names: leading ++ names)
+    |> vectorize(Keyword.keys(axes))
   end
 
   @doc """
@@ -483,6 +520,8 @@ defmodule Nx do
     * `:type` - the element type, defaults to `{:s, 32}`
     * `:names` - a list of axis names
     * `:backend` - the backend to create the tensor on
+    * `:vectorized_axes` - a keyword list of names and sizes: the result
+      is vectorized over them, with the same values for every entry
 
   ## Examples
 
@@ -521,7 +560,7 @@ defmodule Nx do
   def eye(n, opts) when is_integer(n) and n >= 0, do: eye({n, n}, opts)
 
   def eye(shape, opts) do
-    opts = Keyword.validate!(opts, [:type, :names, :backend])
+    opts = Keyword.validate!(opts, [:type, :names, :backend, :vectorized_axes])
     shape = shape!(shape)
 
     if tuple_size(shape) < 2 do
@@ -531,7 +570,10 @@ defmodule Nx do
 
     type = Nx.Type.normalize!(opts[:type] || {:s, 32})
     {backend, backend_opts} = backend_from_options!(opts) || default_backend()
-    backend.eye(%T{type: type, shape: shape, names: names!(opts[:names], shape)}, backend_opts)
+
+    %T{type: type, shape: shape, names: names!(opts[:names], shape)}
+    |> backend.eye(backend_opts)
+    |> with_vectorized_axes(opts[:vectorized_axes])
   end
 
   ## Type shortcuts
@@ -5710,11 +5752,47 @@ defmodule Nx do
         batch_group_size: 1
       ])
 
-    %T{shape: input_shape, names: input_names} = tensor = to_tensor(tensor)
-    %T{shape: kernel_shape, names: kernel_names} = kernel = to_tensor(kernel)
-    reject_vectorized!(tensor, :conv)
-    reject_vectorized!(kernel, :conv)
+    %T{shape: input_shape} = tensor = to_tensor(tensor)
+    %T{shape: kernel_shape} = kernel = to_tensor(kernel)
     Nx.Shape.validate_conv!(input_shape, kernel_shape)
+
+    if Nx.Vectorize.any?([tensor, kernel]) do
+      vectorized_conv(tensor, kernel, opts)
+    else
+      conv_impl(tensor, kernel, opts)
+    end
+  end
+
+  # A vectorized input alone folds its vectorized axes into the batch axis; otherwise each
+  # entry is convolved on its own.
+  defp vectorized_conv(tensor, kernel, opts) do
+    foldable? =
+      kernel.vectorized_axes == [] and tuple_size(tensor.shape) == tuple_size(kernel.shape) and
+        opts[:input_permutation] == nil and opts[:output_permutation] == nil and
+        opts[:batch_group_size] == 1
+
+    if foldable? do
+      fold_vectorized_conv(tensor, kernel, opts)
+    else
+      Nx.Vectorize.map_entries([tensor, kernel], fn [t, k] -> conv_impl(t, k, opts) end)
+    end
+  end
+
+  defp fold_vectorized_conv(tensor, kernel, opts) do
+    Nx.Vectorize.apply(tensor, fn %T{shape: shape, names: names} = t, n ->
+      {lead, [batch | rest]} = shape |> Tuple.to_list() |> Enum.split(n)
+      inner_names = Enum.drop(names, n)
+      folded = reshape(t, List.to_tuple([Enum.product(lead) * batch | rest]), names: inner_names)
+      %T{shape: out_shape, names: out_names} = out = conv_impl(folded, kernel, opts)
+      [_ | out_rest] = Tuple.to_list(out_shape)
+      out_names = List.duplicate(nil, n) ++ [hd(inner_names) | tl(out_names)]
+      reshape(out, List.to_tuple(lead ++ [batch | out_rest]), names: out_names)
+    end)
+  end
+
+  defp conv_impl(tensor, kernel, opts) do
+    %T{shape: input_shape, names: input_names} = tensor
+    %T{shape: kernel_shape, names: kernel_names} = kernel
 
     if tuple_size(input_shape) != tuple_size(kernel_shape) do
       raise ArgumentError,
@@ -6004,18 +6082,42 @@ defmodule Nx do
     end
 
     {out, tensor, opts} = window_out(:window_reduce, tensor, window_dimensions, opts)
-    impl!(tensor).window_reduce(out, tensor, acc, window_dimensions, opts, fun)
+
+    if acc.vectorized_axes == [] do
+      vectorized_call(tensor, out, fn out, t, n ->
+        dims = leading_window(window_dimensions, n)
+        impl!(t).window_reduce(out, t, acc, dims, leading_window_opts(opts, n), fun)
+      end)
+    else
+      Nx.Vectorize.map_entries([tensor, acc], fn [t, a] ->
+        window_reduce(t, a, window_dimensions, opts, fun)
+      end)
+    end
   end
 
   defp window_op(op, tensor, window_dimensions, opts) do
     {out, tensor, opts} = window_out(op, tensor, window_dimensions, opts)
-    apply(impl!(tensor), op, [out, tensor, window_dimensions, opts])
+
+    vectorized_call(tensor, out, fn out, t, n ->
+      dims = leading_window(window_dimensions, n)
+      apply(impl!(t), op, [out, t, dims, leading_window_opts(opts, n)])
+    end)
   end
 
-  defp window_out(op, tensor, window_dimensions, opts) do
+  # Windows of size 1 (no padding, stride 1) over the leading vectorized axes.
+  defp leading_window(window_dimensions, n),
+    do: List.to_tuple(List.duplicate(1, n) ++ Tuple.to_list(window_dimensions))
+
+  defp leading_window_opts(opts, n) do
+    Enum.map(opts, fn
+      {:padding, padding} -> {:padding, List.duplicate({0, 0}, n) ++ padding}
+      {key, values} -> {key, List.duplicate(1, n) ++ values}
+    end)
+  end
+
+  defp window_out(_op, tensor, window_dimensions, opts) do
     opts = Keyword.validate!(opts, [:window_dilations, padding: :valid, strides: 1])
     %T{shape: shape} = tensor = to_tensor(tensor)
-    reject_vectorized!(tensor, op)
     Nx.Shape.validate!(window_dimensions, :window_dimensions)
     rank = tuple_size(shape)
     strides = per_spatial_axis(opts[:strides], rank)
@@ -6101,7 +6203,6 @@ defmodule Nx do
     %T{shape: shape} = tensor = to_tensor(tensor)
     %T{shape: source_shape} = source = to_tensor(source)
     init_value = to_tensor(init_value)
-    Enum.each([tensor, source, init_value], &reject_vectorized!(&1, op))
     Nx.Shape.validate!(window_dimensions, :window_dimensions)
 
     unless init_value.shape == {} do
@@ -6126,8 +6227,44 @@ defmodule Nx do
       |> complex_not_supported!(op, 5)
 
     complex_not_supported!(tensor.type, op, 5)
-    out = %{tensor | type: type}
 
+    cond do
+      init_value.vectorized_axes != [] ->
+        Nx.Vectorize.map_entries([tensor, source, init_value], fn [t, s, i] ->
+          window_scatter(op, t, s, i, window_dimensions, padding: padding, strides: strides)
+        end)
+
+      Nx.Vectorize.any?([tensor, source]) ->
+        Nx.Vectorize.apply_all([tensor, source], [broadcast: true], fn [t, s], n ->
+          dims = leading_window(window_dimensions, n)
+          opts = leading_window_opts([padding: padding, strides: strides], n)
+          window_scatter(op, t, s, init_value, dims, opts)
+        end)
+
+      true ->
+        window_scatter_impl(
+          op,
+          %{tensor | type: type},
+          tensor,
+          source,
+          init_value,
+          window_dimensions,
+          padding,
+          strides
+        )
+    end
+  end
+
+  defp window_scatter_impl(
+         op,
+         out,
+         tensor,
+         source,
+         init_value,
+         window_dimensions,
+         padding,
+         strides
+       ) do
     apply(impl!(tensor, source), op, [
       out,
       tensor,
@@ -6228,7 +6365,6 @@ defmodule Nx do
   defp fft_1d(kind, tensor, opts) do
     opts = Keyword.validate!(opts, [:length, axis: -1, eps: 1.0e-10])
     %T{shape: shape, names: names, type: type} = tensor = to_tensor(tensor)
-    reject_vectorized!(tensor, kind)
     shape = Nx.Shape.fft(shape)
     axis = Nx.Shape.normalize_axis(shape, opts[:axis], names)
     size = elem(shape, axis)
@@ -6242,8 +6378,10 @@ defmodule Nx do
       end
 
     out = %{tensor | shape: put_elem(shape, axis, length), type: Nx.Type.to_complex(type)}
-    opts = [length: length, axis: axis, eps: opts[:eps]]
-    apply(impl!(tensor), kind, [out, tensor, opts])
+
+    vectorized_call(tensor, out, fn out, t, n ->
+      apply(impl!(t), kind, [out, t, [length: length, axis: axis + n, eps: opts[:eps]]])
+    end)
   end
 
   defp next_power_of_two(n), do: next_power_of_two(n, 1)
@@ -6335,7 +6473,6 @@ defmodule Nx do
   defp fft_2d(kind, tensor, opts) do
     opts = Keyword.validate!(opts, [:lengths, axes: [-2, -1], eps: 1.0e-10])
     %T{shape: shape, names: names, type: type} = tensor = to_tensor(tensor)
-    reject_vectorized!(tensor, kind)
     shape = Nx.Shape.fft2(shape)
 
     [ax1, ax2] =
@@ -6370,7 +6507,13 @@ defmodule Nx do
     out = %{tensor | shape: out_shape, type: Nx.Type.to_complex(type)}
     one_d = if kind == :fft2, do: &fft/2, else: &ifft/2
 
-    Nx.Block.run(kind, out, [tensor, [lengths: lengths, axes: [ax1, ax2], eps: opts[:eps]]], fn
+    vectorized_call(tensor, out, fn out, t, n ->
+      fft_2d_block(kind, out, t, lengths, [ax1 + n, ax2 + n], opts[:eps], one_d)
+    end)
+  end
+
+  defp fft_2d_block(kind, out, tensor, [l1, l2] = lengths, [ax1, ax2], eps, one_d) do
+    Nx.Block.run(kind, out, [tensor, [lengths: lengths, axes: [ax1, ax2], eps: eps]], fn
       t, o ->
         t
         |> one_d.(axis: ax2, length: l2, eps: o[:eps])
@@ -6432,7 +6575,6 @@ defmodule Nx do
       raise ArgumentError, "Nx.rfft/2 expects a real tensor, got type: #{inspect(type)}"
     end
 
-    reject_vectorized!(tensor, :rfft)
     shape = Nx.Shape.fft(shape)
     axis = Nx.Shape.normalize_axis(shape, opts[:axis], names)
 
@@ -6458,11 +6600,16 @@ defmodule Nx do
         type: Nx.Type.to_complex(type)
     }
 
-    Nx.Block.run(:rfft, out, [tensor, [length: length, axis: axis, eps: opts[:eps]]], fn t, o ->
-      t
-      |> fft(length: o[:length], axis: o[:axis], eps: o[:eps])
-      |> slice_along_axis(0, div(o[:length], 2) + 1, axis: o[:axis])
+    vectorized_call(tensor, out, fn out, tensor, n ->
+      rfft_opts = [length: length, axis: axis + n, eps: opts[:eps]]
+      Nx.Block.run(:rfft, out, [tensor, rfft_opts], &rfft_default/2)
     end)
+  end
+
+  defp rfft_default(t, o) do
+    t
+    |> fft(length: o[:length], axis: o[:axis], eps: o[:eps])
+    |> slice_along_axis(0, div(o[:length], 2) + 1, axis: o[:axis])
   end
 
   @doc """
@@ -6504,7 +6651,6 @@ defmodule Nx do
   def irfft(tensor, opts \\ []) do
     opts = Keyword.validate!(opts, [:length, axis: -1, eps: 1.0e-10])
     %T{shape: shape, names: names, type: type} = tensor = to_tensor(tensor)
-    reject_vectorized!(tensor, :irfft)
     shape = Nx.Shape.fft(shape)
     axis = Nx.Shape.normalize_axis(shape, opts[:axis], names)
 
@@ -6527,8 +6673,12 @@ defmodule Nx do
 
     out = %{tensor | shape: put_elem(shape, axis, length), type: Nx.Type.to_real(type)}
 
-    Nx.Block.run(:irfft, out, [tensor, [length: length, axis: axis, eps: opts[:eps]]], fn t, o ->
-      irfft_default(t, o[:length], o[:axis], o[:eps])
+    vectorized_call(tensor, out, fn out, tensor, n ->
+      irfft_opts = [length: length, axis: axis + n, eps: opts[:eps]]
+
+      Nx.Block.run(:irfft, out, [tensor, irfft_opts], fn t, o ->
+        irfft_default(t, o[:length], o[:axis], o[:eps])
+      end)
     end)
   end
 
@@ -7284,7 +7434,7 @@ defmodule Nx do
   def backend_copy(tensor, backend \\ default_backend()) do
     tensor = to_tensor(tensor)
     {backend, opts} = backend!(backend)
-    impl!(tensor).backend_copy(tensor, backend, opts)
+    Nx.Vectorize.apply(tensor, fn t, _ -> impl!(t).backend_copy(t, backend, opts) end)
   end
 
   @doc """
@@ -7301,7 +7451,7 @@ defmodule Nx do
   def backend_transfer(tensor, backend \\ default_backend()) do
     tensor = to_tensor(tensor)
     {backend, opts} = backend!(backend)
-    impl!(tensor).backend_transfer(tensor, backend, opts)
+    Nx.Vectorize.apply(tensor, fn t, _ -> impl!(t).backend_transfer(t, backend, opts) end)
   end
 
   @doc """

@@ -417,6 +417,86 @@ defmodule Nx.VectorizeTest do
     end
   end
 
+  describe "convolution, windows and fft" do
+    test "conv" do
+      input = vec(f({2, 1, 2, 5, 5}), :x)
+      kernel = f({3, 2, 2, 2})
+      check([input, kernel], fn [t, k] -> Nx.conv(t, k) end)
+      check([input, kernel], fn [t, k] -> Nx.conv(t, k, strides: 2, padding: :same) end)
+
+      check([input, kernel], fn [t, k] ->
+        Nx.conv(t, k, batch_group_size: 1, input_permutation: [0, 1, 3, 2])
+      end)
+
+      check([input, vec(f({2, 3, 2, 2, 2}), :k)], fn [t, k] ->
+        Nx.conv(t, k, kernel_dilation: [1, 2])
+      end)
+
+      check([f({1, 2, 4, 4}), vec(f({2, 2, 1, 1, 1}), :k)], fn [t, k] ->
+        Nx.conv(t, k, feature_group_size: 2)
+      end)
+    end
+
+    test "window functions" do
+      x = vec(f({2, 4, 5}), :x)
+
+      for op <- [:window_sum, :window_max, :window_min, :window_product, :window_mean] do
+        check([x], fn [t] -> apply(Nx, op, [t, {2, 2}]) end)
+
+        check([x], fn [t] ->
+          apply(Nx, op, [t, {2, 3}, [strides: [2, 1], padding: :same, window_dilations: [1, 2]]])
+        end)
+      end
+
+      check([x], fn [t] ->
+        Nx.window_reduce(t, 0.0, {2, 2}, [padding: [{1, 0}, {0, 1}]], &Nx.add/2)
+      end)
+
+      check([x, vec(Nx.tensor([1.0, -1.0]), :acc)], fn [t, acc] ->
+        Nx.window_reduce(t, acc, {1, 2}, &Nx.max/2)
+      end)
+
+      source = vec(f({3, 2, 2}), :s)
+
+      check([x, source], fn [t, s] ->
+        Nx.window_scatter_max(t, s, 0.0, {2, 2}, strides: [2, 2])
+      end)
+
+      check([Nx.iota({4, 5}, type: :f32), source, vec(Nx.tensor([0.0, 1.0]), :i)], fn [t, s, i] ->
+        Nx.window_scatter_min(t, s, i, {2, 2}, strides: [2, 2])
+      end)
+    end
+
+    test "fft" do
+      x = vec(f({2, 3, 4}), :x)
+      check([x], fn [t] -> Nx.fft(t) end)
+      check([x], fn [t] -> Nx.ifft(t, axis: 0, length: 4) end)
+      check([x], fn [t] -> Nx.fft2(t) end)
+      check([x], fn [t] -> Nx.ifft2(t, lengths: [2, 2]) end)
+      check([x], fn [t] -> Nx.rfft(t) end)
+      check([x], fn [t] -> t |> Nx.rfft(axis: 0) |> Nx.irfft(axis: 0, length: 3) end)
+    end
+  end
+
+  describe "creation and backends" do
+    test "iota and eye with :vectorized_axes" do
+      t = Nx.iota({2, 2}, axis: 1, vectorized_axes: [a: 2, b: 1])
+      assert t.vectorized_axes == [a: 2, b: 1]
+      assert Nx.to_list(t) == [[[[0, 1], [0, 1]]], [[[0, 1], [0, 1]]]]
+      e = Nx.eye(2, vectorized_axes: [a: 3])
+      assert e.vectorized_axes == [a: 3] and e.shape == {2, 2}
+      assert Nx.to_list(e) == List.duplicate([[1, 0], [0, 1]], 3)
+    end
+
+    test "fill, backend_copy and backend_transfer keep vectorized axes" do
+      x = vec(Nx.iota({2, 3}), :x)
+      check([x], fn [t] -> Nx.fill(t, 7) end)
+      assert Nx.to_list(Nx.backend_copy(x, Nx.Torch.Backend)) == Nx.to_list(x)
+      assert Nx.backend_copy(x, Nx.Torch.Backend).vectorized_axes == [x: 2]
+      assert Nx.backend_transfer(x, Nx.Torch.Backend).vectorized_axes == [x: 2]
+    end
+  end
+
   describe "inspect" do
     test "vectorized results print their vectorized axes" do
       result = Nx.sum(vec(Nx.iota({2, 3}), :rows), axes: [0])
