@@ -21,6 +21,10 @@ defmodule Nx.LinAlg do
   """
 
   alias Nx.Tensor, as: T
+
+  defguardp vectorized(t)
+            when is_struct(t, T) and :erlang.map_get(:vectorized_axes, t) != []
+
   alias Nx.LinAlg.Defaults
 
   @doc """
@@ -111,6 +115,8 @@ defmodule Nx.LinAlg do
       ** (ArgumentError) tensor must be a square matrix or a batch of square matrices, got shape: {2, 3}
   """
   @spec cholesky(Nx.t()) :: Nx.Tensor.t()
+  def cholesky(tensor) when vectorized(tensor), do: batched(tensor, &cholesky/1)
+
   def cholesky(tensor) do
     %T{type: type, shape: shape, names: names} = tensor = matrix_input(tensor)
     {shape, names} = Nx.Shape.cholesky(shape, names)
@@ -206,7 +212,12 @@ defmodule Nx.LinAlg do
       ** (ArgumentError) expected 1-D or 2-D tensor, got tensor with shape {2, 2, 2}
   """
   @spec norm(Nx.t(), keyword) :: Nx.Tensor.t()
-  def norm(tensor, opts \\ []) do
+  def norm(tensor, opts \\ [])
+
+  def norm(tensor, opts) when vectorized(tensor),
+    do: Nx.Vectorize.map_entries([tensor], fn [t] -> norm(t, opts) end)
+
+  def norm(tensor, opts) do
     opts = Keyword.validate!(opts, [:ord, :axes, :keep_axes])
     %T{shape: shape} = t = matrix_input(tensor, 1)
     rank = tuple_size(shape)
@@ -364,7 +375,12 @@ defmodule Nx.LinAlg do
       ** (ArgumentError) invalid value for :transform_a option, expected :none, :transpose, or :conjugate, got: :other
   """
   @spec triangular_solve(Nx.t(), Nx.t(), keyword) :: Nx.Tensor.t()
-  def triangular_solve(a, b, opts \\ []) do
+  def triangular_solve(a, b, opts \\ [])
+
+  def triangular_solve(a, b, opts) when vectorized(a) or vectorized(b),
+    do: Nx.Vectorize.map_entries([a, b], fn [a, b] -> triangular_solve(a, b, opts) end)
+
+  def triangular_solve(a, b, opts) do
     opts = Keyword.validate!(opts, lower: true, left_side: true, transform_a: :none)
 
     case opts[:transform_a] do
@@ -429,6 +445,10 @@ defmodule Nx.LinAlg do
       ** (ArgumentError) `b` tensor has incompatible dimensions, expected {2, 2} or {2}, got: {3}
   """
   @spec solve(Nx.t(), Nx.t()) :: Nx.Tensor.t()
+  def solve(a, b) when vectorized(a) or vectorized(b) do
+    Nx.Vectorize.apply_all([a, b], [broadcast: true], fn [a, b], _ -> solve(a, b) end)
+  end
+
   def solve(a, b) do
     %T{shape: a_shape, type: a_type} = a = matrix_input(a, 0)
     %T{shape: b_shape, type: b_type} = b = matrix_input(b, 0)
@@ -474,6 +494,8 @@ defmodule Nx.LinAlg do
       ** (ArgumentError) invert/1 expects a square matrix or a batch of square matrices, got tensor with shape: {2, 3}
   """
   @spec invert(Nx.t()) :: Nx.Tensor.t()
+  def invert(tensor) when vectorized(tensor), do: batched(tensor, &invert/1)
+
   def invert(tensor) do
     %T{shape: shape, type: type} = tensor = matrix_input(tensor, 0)
 
@@ -539,7 +561,12 @@ defmodule Nx.LinAlg do
       ** (ArgumentError) invalid :mode received. Expected one of [:reduced, :complete], received: :full
   """
   @spec qr(Nx.t(), keyword) :: {Nx.Tensor.t(), Nx.Tensor.t()}
-  def qr(tensor, opts \\ []) do
+  def qr(tensor, opts \\ [])
+
+  def qr(tensor, opts) when vectorized(tensor),
+    do: batched(tensor, &qr(&1, opts))
+
+  def qr(tensor, opts) do
     opts = Keyword.validate!(opts, mode: :reduced, eps: 1.0e-10)
     %T{shape: shape, type: type} = tensor = matrix_input(tensor, 0)
 
@@ -592,7 +619,12 @@ defmodule Nx.LinAlg do
       >
   """
   @spec pinv(Nx.t(), keyword) :: Nx.Tensor.t()
-  def pinv(tensor, opts \\ []) do
+  def pinv(tensor, opts \\ [])
+
+  def pinv(tensor, opts) when vectorized(tensor),
+    do: batched(tensor, &pinv(&1, opts))
+
+  def pinv(tensor, opts) do
     opts = Keyword.validate!(opts, eps: 1.0e-10)
     %T{shape: shape, type: type} = tensor = matrix_input(tensor, 0)
     type = Nx.Type.to_floating(type)
@@ -664,7 +696,12 @@ defmodule Nx.LinAlg do
       ** (ArgumentError) tensor must be a square matrix or a batch of square matrices, got shape: {2, 3}
   """
   @spec eigh(Nx.t(), keyword) :: {Nx.Tensor.t(), Nx.Tensor.t()}
-  def eigh(tensor, opts \\ []) do
+  def eigh(tensor, opts \\ [])
+
+  def eigh(tensor, opts) when vectorized(tensor),
+    do: batched(tensor, &eigh(&1, opts))
+
+  def eigh(tensor, opts) do
     opts = Keyword.validate!(opts, max_iter: 1_000, eps: 1.0e-4)
     %T{shape: shape, type: type} = tensor = matrix_input(tensor, 0)
     {values_shape, vectors_shape} = Nx.Shape.eigh(shape)
@@ -721,7 +758,12 @@ defmodule Nx.LinAlg do
       ** (ArgumentError) Nx.LinAlg.svd/2 is not yet implemented for complex inputs
   """
   @spec svd(Nx.t(), keyword) :: {Nx.Tensor.t(), Nx.Tensor.t(), Nx.Tensor.t()}
-  def svd(tensor, opts \\ []) do
+  def svd(tensor, opts \\ [])
+
+  def svd(tensor, opts) when vectorized(tensor),
+    do: batched(tensor, &svd(&1, opts))
+
+  def svd(tensor, opts) do
     opts = Keyword.validate!(opts, max_iter: 100, full_matrices?: true)
     %T{shape: shape, type: type} = tensor = matrix_input(tensor, 0)
     complex_not_supported!(type, "svd")
@@ -777,7 +819,12 @@ defmodule Nx.LinAlg do
       ** (ArgumentError) tensor must be a square matrix or a batch of square matrices, got shape: {2, 3}
   """
   @spec lu(Nx.t(), keyword) :: {Nx.Tensor.t(), Nx.Tensor.t(), Nx.Tensor.t()}
-  def lu(tensor, opts \\ []) do
+  def lu(tensor, opts \\ [])
+
+  def lu(tensor, opts) when vectorized(tensor),
+    do: batched(tensor, &lu(&1, opts))
+
+  def lu(tensor, opts) do
     opts = Keyword.validate!(opts, eps: 1.0e-10)
     %T{shape: shape, type: type} = tensor = matrix_input(tensor, 0)
     {p_shape, l_shape, u_shape} = Nx.Shape.lu(shape)
@@ -835,6 +882,9 @@ defmodule Nx.LinAlg do
       ** (ArgumentError) matrix_power/2 expects a square matrix or a batch of square matrices, got tensor with shape: {2, 3}
   """
   @spec matrix_power(Nx.t(), integer) :: Nx.Tensor.t()
+  def matrix_power(tensor, power) when vectorized(tensor) and is_integer(power),
+    do: batched(tensor, &matrix_power(&1, power))
+
   def matrix_power(tensor, power) when is_integer(power) and power < 0 do
     %T{shape: shape} = tensor = matrix_input(tensor, 0)
     :ok = Nx.Shape.matrix_power(shape)
@@ -899,6 +949,8 @@ defmodule Nx.LinAlg do
       ** (ArgumentError) determinant/1 expects a square tensor, got tensor with shape: [2, 3]
   """
   @spec determinant(Nx.t()) :: Nx.Tensor.t()
+  def determinant(tensor) when vectorized(tensor), do: batched(tensor, &determinant/1)
+
   def determinant(tensor) do
     %T{shape: shape, type: type} = tensor = matrix_input(tensor, 0)
     {batch, matrix} = shape |> Tuple.to_list() |> Enum.split(-2)
@@ -955,7 +1007,12 @@ defmodule Nx.LinAlg do
       ** (ArgumentError) Nx.LinAlg.matrix_rank/2 is not yet implemented for complex inputs
   """
   @spec matrix_rank(Nx.t(), keyword) :: Nx.Tensor.t()
-  def matrix_rank(tensor, opts \\ []) do
+  def matrix_rank(tensor, opts \\ [])
+
+  def matrix_rank(tensor, opts) when vectorized(tensor),
+    do: Nx.Vectorize.map_entries([tensor], fn [t] -> matrix_rank(t, opts) end)
+
+  def matrix_rank(tensor, opts) do
     opts = Keyword.validate!(opts, eps: 1.0e-7)
     %T{shape: shape, type: type} = tensor = matrix_input(tensor, 0)
     complex_not_supported!(type, "matrix_rank")
@@ -1006,7 +1063,12 @@ defmodule Nx.LinAlg do
       ** (ArgumentError) the number of rows of the matrix as the 1st argument and the number of columns of the vector as the 2nd argument must be the same, got 1st argument shape {2, 2} and 2nd argument shape {3}
   """
   @spec least_squares(Nx.t(), Nx.t(), keyword) :: Nx.Tensor.t()
-  def least_squares(a, b, opts \\ []) do
+  def least_squares(a, b, opts \\ [])
+
+  def least_squares(a, b, opts) when vectorized(a) or vectorized(b),
+    do: Nx.Vectorize.map_entries([a, b], fn [a, b] -> least_squares(a, b, opts) end)
+
+  def least_squares(a, b, opts) do
     opts = Keyword.validate!(opts, eps: 1.0e-15)
     %T{shape: a_shape, type: a_type} = a = matrix_input(a, 0)
     %T{shape: b_shape, type: b_type} = b = matrix_input(b, 0)
@@ -1041,17 +1103,12 @@ defmodule Nx.LinAlg do
 
   ## Helpers
 
-  # Tensors (numbers are converted); vectorized tensors are not supported yet.
-  defp matrix_input(tensor, _min_rank \\ 0) do
-    case Nx.to_tensor(tensor) do
-      %T{vectorized_axes: []} = t ->
-        t
+  # Tensors (numbers are converted). Vectorized inputs never get here: the functions
+  # that batch over leading axes take them devectorized, the others entry by entry.
+  defp matrix_input(tensor, _min_rank \\ 0), do: Nx.to_tensor(tensor)
 
-      %T{} ->
-        raise ArgumentError,
-              "Nx.LinAlg does not support vectorized tensors yet, devectorize first"
-    end
-  end
+  # The vectorized axes are batch axes of the devectorized tensor.
+  defp batched(tensor, fun), do: Nx.Vectorize.apply(tensor, fn t, _ -> fun.(t) end)
 
   defp nil_names(shape), do: List.duplicate(nil, tuple_size(shape))
 

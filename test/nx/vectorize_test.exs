@@ -497,6 +497,56 @@ defmodule Nx.VectorizeTest do
     end
   end
 
+  describe "Nx.LinAlg" do
+    defp spd(n, count) do
+      a = Nx.add(f({count, n, n}), Nx.multiply(Nx.eye(n), 3))
+      Nx.dot(a, [2], [0], a, [2], [0])
+    end
+
+    test "batched over vectorized axes" do
+      a = vec(spd(3, 2), :x)
+
+      for fun <- [
+            &Nx.LinAlg.cholesky/1,
+            &Nx.LinAlg.invert/1,
+            &Nx.LinAlg.determinant/1,
+            &Nx.LinAlg.qr/1,
+            &Nx.LinAlg.lu/1,
+            &Nx.LinAlg.pinv/1,
+            &Nx.LinAlg.adjoint/1,
+            &Nx.LinAlg.matrix_power(&1, 3),
+            &Nx.LinAlg.matrix_power(&1, -1),
+            &Nx.LinAlg.matrix_rank/1,
+            &Nx.LinAlg.norm/1,
+            &Nx.LinAlg.norm(&1, ord: 1),
+            &(&1 |> Nx.LinAlg.eigh() |> elem(0)),
+            &(&1 |> Nx.LinAlg.svd() |> elem(1))
+          ] do
+        check([a], fn [t] -> fun.(t) end)
+      end
+
+      check([vec(f({2, 4}), :x)], fn [t] -> Nx.LinAlg.norm(t, ord: 2) end)
+    end
+
+    test "systems with vectorized matrices or right-hand sides" do
+      a = vec(spd(3, 2), :x)
+      b = vec(f({4, 3}), :b)
+      check([a, b], fn [m, v] -> Nx.LinAlg.solve(m, v) end)
+      check([a, f({3, 2})], fn [m, v] -> Nx.LinAlg.solve(m, v) end)
+      check([spd(3, 1)[0], b], fn [m, v] -> Nx.LinAlg.solve(m, v) end)
+      l = Nx.LinAlg.cholesky(a)
+      check([l, b], fn [m, v] -> Nx.LinAlg.triangular_solve(m, v) end)
+
+      check([l, f({2, 3})], fn [m, v] ->
+        Nx.LinAlg.triangular_solve(m, v, left_side: false, lower: true)
+      end)
+
+      check([vec(f({2, 4, 3}), :x), b], fn [m, v] ->
+        Nx.LinAlg.least_squares(Nx.slice(m, [0, 0], [3, 3]), v)
+      end)
+    end
+  end
+
   describe "inspect" do
     test "vectorized results print their vectorized axes" do
       result = Nx.sum(vec(Nx.iota({2, 3}), :rows), axes: [0])
