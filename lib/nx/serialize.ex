@@ -52,29 +52,6 @@ defmodule Nx.Serialize do
   @prefix "nx"
   @version 1
 
-  @types [
-    {:s, 2},
-    {:s, 4},
-    {:s, 8},
-    {:s, 16},
-    {:s, 32},
-    {:s, 64},
-    {:u, 2},
-    {:u, 4},
-    {:u, 8},
-    {:u, 16},
-    {:u, 32},
-    {:u, 64},
-    {:f, 8},
-    {:f8_e4m3fn, 8},
-    {:f, 16},
-    {:bf, 16},
-    {:f, 32},
-    {:f, 64},
-    {:c, 64},
-    {:c, 128}
-  ]
-
   # Deflate cannot expand data by more than about 1032:1.
   @max_inflation 1032
 
@@ -422,7 +399,7 @@ defmodule Nx.Serialize do
       malformed!("invalid shape #{limited(shape)}")
     end
 
-    unless type in @types do
+    unless type in Nx.Type.__all__() do
       malformed!("invalid type #{limited(type)}")
     end
 

@@ -86,6 +86,10 @@ defmodule Nx.Type do
                [{:f, 8}, {:f8_e4m3fn, 8}, {:f, 16}, {:f, 32}, {:f, 64}, {:bf, 16}] ++
                [{:c, 64}, {:c, 128}]
 
+  @doc false
+  # Every type, for modules that must recognise them (serialization); not part of Nx's API.
+  def __all__, do: @all_types
+
   @real_float_types [{:f, 8}, {:f8_e4m3fn, 8}, {:f, 16}, {:f, 32}, {:f, 64}, {:bf, 16}]
 
   # Bit patterns of the special values of each real float type:
