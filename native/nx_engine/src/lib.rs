@@ -9,11 +9,13 @@
 //! - [`tensor`] — the owned tensor handle that the NIF wraps as a resource.
 //! - [`runtime`] — per-thread set-up (InferenceMode) and LibTorch's thread pool.
 //! - [`ops`] — the operations, one module per family.
+//! - [`program`] — compiled `defn` programs: build once, run in one call, fused element-wise.
 
 pub mod device;
 pub mod error;
 pub mod memory;
 pub mod ops;
+pub mod program;
 pub mod runtime;
 pub mod tensor;
 pub mod types;

@@ -1,0 +1,405 @@
+//! The interpreter: runs a built [`Program`] with the engine's operation functions.
+use super::{fuse, Block, CondOp, Instr, Op, Program, WhileOp};
+use crate::error::{EngineError, Result, TorchContext};
+use crate::ops::convert::{self, to_compute};
+use crate::ops::elementwise;
+use crate::ops::{contract, index, order, reduce, scan, shape};
+use crate::runtime::{self, prepare_thread};
+use crate::tensor::NxTensor;
+use crate::types::NxType;
+use tch::Tensor;
+
+/// A value: a tensor stored as `ty`.
+pub struct Val {
+    pub t: Tensor,
+    pub ty: NxType,
+}
+
+impl Val {
+    fn share(&self) -> Val {
+        Val {
+            t: self.t.shallow_clone(),
+            ty: self.ty,
+        }
+    }
+
+    /// A handle for the element-wise functions, which take `NxTensor`s.
+    fn handle(&self) -> NxTensor {
+        NxTensor::new(self.t.shallow_clone(), self.ty)
+    }
+}
+
+struct Frame {
+    vals: Vec<Option<Val>>,
+    threads: usize,
+}
+
+/// Runs `program` on `inputs` (tensors with their Nx types, in the order of the program's
+/// inputs) and returns the outputs.
+pub fn run(program: &Program, inputs: Vec<Val>) -> Result<Vec<Val>> {
+    prepare_thread();
+    if inputs.len() != program.inputs.len() {
+        return Err(EngineError::argument(format!(
+            "compiled program expects {} inputs, got {}",
+            program.inputs.len(),
+            inputs.len()
+        )));
+    }
+    let mut vals: Vec<Option<Val>> = Vec::new();
+    vals.resize_with(program.n_slots, || None);
+    for (i, (v, (slot, ty, shape))) in inputs.into_iter().zip(&program.inputs).enumerate() {
+        if v.ty != *ty || v.t.size() != *shape {
+            return Err(EngineError::argument(format!(
+                "compiled program input {i}: expected {}{shape:?}, got {}{:?}",
+                ty.name(),
+                v.ty.name(),
+                v.t.size()
+            )));
+        }
+        let t = if v.t.device() == program.device {
+            v.t
+        } else {
+            v.t.f_to_device(program.device).ctx("to_device")?
+        };
+        vals[*slot] = Some(Val { t, ty: v.ty });
+    }
+    for (slot, lit) in &program.literals {
+        vals[*slot] = Some(Val {
+            t: lit.tensor()?,
+            ty: lit.ty(),
+        });
+    }
+    let mut frame = Frame {
+        vals,
+        threads: runtime::num_threads().max(1) as usize,
+    };
+    frame.block(&program.body)?;
+    program
+        .outputs
+        .iter()
+        .map(|&s| frame.get(s).map(Val::share))
+        .collect()
+}
+
+impl Frame {
+    fn get(&self, slot: usize) -> Result<&Val> {
+        self.vals
+            .get(slot)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| EngineError::argument(format!("program slot {slot} has no value")))
+    }
+
+    fn set(&mut self, slot: usize, v: Val) -> Result<()> {
+        match self.vals.get_mut(slot) {
+            Some(cell) => {
+                *cell = Some(v);
+                Ok(())
+            }
+            None => Err(EngineError::argument(format!(
+                "program slot {slot} is out of range"
+            ))),
+        }
+    }
+
+    fn clear(&mut self, slots: &[usize]) {
+        for &s in slots {
+            if let Some(cell) = self.vals.get_mut(s) {
+                *cell = None;
+            }
+        }
+    }
+
+    /// Runs a block's instructions, freeing values after their last reader. The block's
+    /// live-out values stay; the caller clears the block's locals when done with them.
+    fn block(&mut self, block: &Block) -> Result<()> {
+        for (j, instr) in block.instrs.iter().enumerate() {
+            self.instr(instr)?;
+            if let Some(dead) = block.free_after.get(j) {
+                self.clear(dead);
+            }
+        }
+        Ok(())
+    }
+
+    fn instr(&mut self, instr: &Instr) -> Result<()> {
+        match &instr.op {
+            Op::While(w) => return self.run_while(instr, w),
+            Op::Cond(c) => return self.run_cond(instr, c),
+            Op::Fused(k) => {
+                let inputs = instr
+                    .args
+                    .iter()
+                    .map(|&a| self.get(a).map(|v| (v.t.shallow_clone(), v.ty)))
+                    .collect::<Result<Vec<_>>>()?;
+                let results = fuse::run(k, inputs, &instr.outs, self.threads)?;
+                for (out, t) in instr.outs.iter().zip(results) {
+                    self.set(out.slot, Val { t, ty: out.ty })?;
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        let results = self.compute(instr)?;
+        if results.len() != instr.outs.len() {
+            return Err(EngineError::argument("program: wrong number of results"));
+        }
+        for (out, t) in instr.outs.iter().zip(results) {
+            self.set(out.slot, Val { t, ty: out.ty })?;
+        }
+        Ok(())
+    }
+
+    fn arg(&self, instr: &Instr, i: usize) -> Result<&Val> {
+        let slot = *instr
+            .args
+            .get(i)
+            .ok_or_else(|| EngineError::argument("program: missing argument"))?;
+        self.get(slot)
+    }
+
+    /// Reads a scalar integer argument (a dynamic start index).
+    fn scalar_int(&self, instr: &Instr, i: usize) -> Result<i64> {
+        let v = self.arg(instr, i)?;
+        if v.t.numel() != 1 {
+            return Err(EngineError::argument("start indices must be scalars"));
+        }
+        let (x, _) = to_compute(&v.t, v.ty)?;
+        x.f_reshape([1])
+            .and_then(|x| x.f_int64_value(&[0]))
+            .ctx("slice")
+    }
+
+    fn starts(&self, instr: &Instr, first_dyn: usize, starts: &[Option<i64>]) -> Result<Vec<i64>> {
+        let mut k = first_dyn;
+        starts
+            .iter()
+            .map(|s| match s {
+                Some(v) => Ok(*v),
+                None => {
+                    k += 1;
+                    self.scalar_int(instr, k - 1)
+                }
+            })
+            .collect()
+    }
+
+    fn compute(&self, instr: &Instr) -> Result<Vec<Tensor>> {
+        let out = instr
+            .outs
+            .first()
+            .ok_or_else(|| EngineError::argument("program: instruction without results"))?;
+        let ty = out.ty;
+        let a = self.arg(instr, 0)?;
+        let one = |t: Tensor| Ok(vec![t]);
+        match &instr.op {
+            Op::Unary(op) => one(elementwise::unary(*op, &a.handle(), ty)?),
+            Op::Binary(op) => {
+                let b = self.arg(instr, 1)?;
+                one(elementwise::binary(*op, &a.handle(), &b.handle(), ty)?)
+            }
+            Op::Select => {
+                let (t, f) = (self.arg(instr, 1)?, self.arg(instr, 2)?);
+                one(elementwise::select(
+                    &a.handle(),
+                    &t.handle(),
+                    &f.handle(),
+                    ty,
+                    &out.shape,
+                )?)
+            }
+            Op::Clip => {
+                let (lo, hi) = (self.arg(instr, 1)?, self.arg(instr, 2)?);
+                one(elementwise::clip(
+                    &a.handle(),
+                    &lo.handle(),
+                    &hi.handle(),
+                    ty,
+                )?)
+            }
+            Op::AsType => one(convert::cast(&a.t, a.ty, ty)?),
+            Op::Bitcast => one(convert::bitcast(&a.t, a.ty, ty)?),
+            Op::Reshape => one(shape::reshape(&a.t, &out.shape)?),
+            Op::Broadcast { axes } => one(shape::broadcast(&a.t, &out.shape, axes)?),
+            Op::Transpose { axes } => one(shape::transpose(&a.t, axes)?),
+            Op::Reduce { op, axes, keep } => one(reduce::reduce(&a.t, a.ty, *op, axes, *keep, ty)?),
+            Op::ArgReduce {
+                max,
+                axis,
+                keep,
+                tie_high,
+            } => one(reduce::arg_reduce(
+                &a.t, a.ty, *max, *axis, *keep, *tie_high, ty,
+            )?),
+            Op::Dot {
+                contract_a,
+                batch_a,
+                contract_b,
+                batch_b,
+            } => {
+                let b = self.arg(instr, 1)?;
+                one(contract::dot(
+                    &a.t, a.ty, contract_a, batch_a, &b.t, b.ty, contract_b, batch_b, ty,
+                )?)
+            }
+            Op::Slice {
+                starts,
+                lengths,
+                strides,
+            } => {
+                let starts = clamp_starts(&a.t.size(), self.starts(instr, 1, starts)?, lengths)?;
+                one(index::slice(&a.t, &starts, lengths, strides)?)
+            }
+            Op::PutSlice { starts } => {
+                let u = self.arg(instr, 1)?;
+                let starts =
+                    clamp_starts(&a.t.size(), self.starts(instr, 2, starts)?, &u.t.size())?;
+                one(index::put_slice(&a.t, a.ty, &starts, &u.t, u.ty, ty)?)
+            }
+            Op::Pad { config } => {
+                let v = self.arg(instr, 1)?;
+                one(shape::pad(&a.t, a.ty, &v.t, v.ty, config, ty)?)
+            }
+            Op::Reverse { axes } => one(shape::reverse(&a.t, a.ty, axes)?),
+            Op::Concatenate { axis } | Op::Stack { axis } => {
+                let inputs = instr
+                    .args
+                    .iter()
+                    .map(|&s| self.get(s).map(|v| (v.t.shallow_clone(), v.ty)))
+                    .collect::<Result<Vec<_>>>()?;
+                if matches!(instr.op, Op::Stack { .. }) {
+                    one(shape::stack(&inputs, *axis, ty)?)
+                } else {
+                    one(shape::concatenate(&inputs, *axis, ty)?)
+                }
+            }
+            Op::Gather { axes } => {
+                let i = self.arg(instr, 1)?;
+                one(index::gather(&a.t, a.ty, &i.t, i.ty, axes)?)
+            }
+            Op::Take { axis } => {
+                let i = self.arg(instr, 1)?;
+                one(index::take(&a.t, a.ty, &i.t, i.ty, *axis)?)
+            }
+            Op::TakeAlongAxis { axis } => {
+                let i = self.arg(instr, 1)?;
+                one(index::take_along_axis(&a.t, a.ty, &i.t, i.ty, *axis)?)
+            }
+            Op::Indexed { accumulate, axes } => {
+                let (i, u) = (self.arg(instr, 1)?, self.arg(instr, 2)?);
+                one(index::indexed(
+                    &a.t,
+                    a.ty,
+                    &i.t,
+                    i.ty,
+                    &u.t,
+                    u.ty,
+                    axes,
+                    *accumulate,
+                    ty,
+                )?)
+            }
+            Op::Sort {
+                axis,
+                descending,
+                stable,
+            } => one(order::sort(&a.t, a.ty, *axis, *descending, *stable)?),
+            Op::Argsort {
+                axis,
+                descending,
+                stable,
+            } => one(order::argsort(&a.t, a.ty, *axis, *descending, *stable, ty)?),
+            Op::TopK { k } => {
+                let idx_ty = instr.outs.get(1).map(|o| o.ty).unwrap_or(NxType::S64);
+                let (v, i) = order::top_k(&a.t, a.ty, *k, idx_ty)?;
+                Ok(vec![v, i])
+            }
+            Op::Cumulative { op, axis, reverse } => {
+                one(scan::cumulative(&a.t, a.ty, *op, *axis, *reverse, ty)?)
+            }
+            Op::While(_) | Op::Cond(_) | Op::Fused(_) => Err(EngineError::argument(
+                "program: unexpected nested operation",
+            )),
+        }
+    }
+
+    fn truthy(&self, slot: usize) -> Result<bool> {
+        let v = self.get(slot)?;
+        if v.t.numel() != 1 {
+            return Err(EngineError::argument("predicates must be scalars"));
+        }
+        let (x, _) = to_compute(&v.t, v.ty)?;
+        x.f_ne(0)
+            .and_then(|b| b.f_reshape([1]))
+            .and_then(|b| b.f_int64_value(&[0]))
+            .map(|b| b != 0)
+            .ctx("predicate")
+    }
+
+    fn run_while(&mut self, instr: &Instr, w: &WhileOp) -> Result<()> {
+        for (s, a) in w.state.iter().zip(&instr.args) {
+            let v = self.get(*a)?.share();
+            self.set(*s, v)?;
+        }
+        loop {
+            self.block(&w.cond)?;
+            let go = self.truthy(w.pred)?;
+            if !go {
+                self.clear(&w.cond.locals);
+                break;
+            }
+            self.block(&w.body)?;
+            let next = w
+                .body_outs
+                .iter()
+                .map(|&s| self.get(s).map(Val::share))
+                .collect::<Result<Vec<_>>>()?;
+            self.clear(&w.body.locals);
+            self.clear(&w.cond.locals);
+            for (s, v) in w.state.iter().zip(next) {
+                self.set(*s, v)?;
+            }
+        }
+        for (out, s) in instr.outs.iter().zip(&w.state) {
+            let v = self.get(*s)?.share();
+            self.set(out.slot, v)?;
+        }
+        self.clear(&w.state);
+        Ok(())
+    }
+
+    fn run_cond(&mut self, instr: &Instr, c: &CondOp) -> Result<()> {
+        let mut chosen = &c.last;
+        for (pred, clause) in instr.args.iter().zip(&c.clauses) {
+            if self.truthy(*pred)? {
+                chosen = clause;
+                break;
+            }
+        }
+        let (block, outs) = chosen;
+        self.block(block)?;
+        let results = outs
+            .iter()
+            .map(|&s| self.get(s).map(Val::share))
+            .collect::<Result<Vec<_>>>()?;
+        self.clear(&block.locals);
+        for (out, v) in instr.outs.iter().zip(results) {
+            self.set(out.slot, v)?;
+        }
+        Ok(())
+    }
+}
+
+/// Clamps start indices so that a window of `lengths` fits, as Nx does.
+fn clamp_starts(shape: &[i64], starts: Vec<i64>, lengths: &[i64]) -> Result<Vec<i64>> {
+    if starts.len() != shape.len() || lengths.len() != shape.len() {
+        return Err(EngineError::argument(format!(
+            "slice: {} start indices for shape {shape:?}",
+            starts.len()
+        )));
+    }
+    Ok(starts
+        .iter()
+        .zip(shape.iter().zip(lengths))
+        .map(|(&s, (&d, &l))| s.max(0).min((d - l).max(0)))
+        .collect())
+}
