@@ -23,6 +23,7 @@
 //! - [`fft`] — `t_fft` (fft/ifft), `t_fft2` (fft2/ifft2), `t_rfft`, `t_irfft`.
 //! - [`reduce`] — `t_reduce` (sum, product, max, min, all, any), `t_arg_reduce`.
 //! - [`runtime`] — `t_deallocate`, `t_info`, `rt_memory_stats`, `rt_info`.
+//! - [`program`] — `p_build`, `p_run` (+ `_dirty`, `_io`): compiled defn programs.
 //! - [`debug`] — `dbg_*`, NIFs that misbehave on purpose so tests can show the VM survives.
 
 mod contract;
@@ -37,6 +38,7 @@ mod fft;
 mod index;
 mod linalg;
 mod order;
+mod program;
 mod reduce;
 mod resource;
 mod runtime;
