@@ -1,9 +1,50 @@
 defmodule Nx.Torch do
   @moduledoc """
-  The LibTorch engine: runtime information and memory accounting.
+  The LibTorch engine: the `defn` compiler, runtime information and memory
+  accounting.
 
-  Tensors live in `Nx.Torch.Backend` (the default backend). This module
-  reports what the engine holds and how it was set up.
+  Tensors live in `Nx.Torch.Backend` (the default backend). This module is
+  also an `Nx.Defn.Compiler`, and reports what the engine holds and how it
+  was set up.
+
+  ## The defn compiler
+
+      # config/config.exs
+      config :nx, default_defn_options: [compiler: Nx.Torch]
+
+      # or per function
+      fun = Nx.Defn.jit(&MyModule.step/2, compiler: Nx.Torch)
+
+  The first call for a function and input templates (types, shapes and
+  names) traces it, removes common subexpressions and dead code, and lowers
+  the graph into an instruction list that the engine builds once into a
+  program. Every later call runs the whole program — `while`, `cond`,
+  containers — in one NIF call. Intermediate values are freed right after
+  their last use, and on the CPU chains of element-wise f32 operations
+  (`+ - * /`, `max`, `min`, `negate`, `abs`, `exp`, `tanh`, `sigmoid`,
+  `sqrt`, `rsqrt`, scalar broadcasts) run fused: block by block in the
+  cache, with vectorized kernels (AVX2/FMA when the CPU has them), on
+  LibTorch's threads, writing only the values used outside the chain.
+  Matrix products, reductions and everything else run LibTorch's kernels
+  with the same semantics as `Nx.Torch.Backend`.
+
+  Options (given to `Nx.Defn.jit/2` or in `:default_defn_options`):
+
+    * `:device` - `:cpu`, `:cuda` or `{:cuda, index}` (default: the device of
+      the default backend)
+    * `:hooks` - as for every compiler; hooks run after the program, in
+      order, with the values it computed
+    * `:fuse` - `false` turns element-wise fusion off (default `true`)
+    * `:cache` - `false` compiles on every call (default `true`)
+
+  Results are `Nx.Torch.Backend` tensors on that device. Compiled programs
+  are cached per function, templates and options (concurrent first calls
+  compile once; a warning is logged when one function keeps compiling for
+  new shapes). Functions that use what the compiler does not lower yet
+  (`Nx.reduce/4` and `Nx.window_reduce/5` with functions, hooks inside
+  `while`/`cond`, operations without a lowering) run with
+  `Nx.Defn.Evaluator` instead, after a logged warning. The Evaluator stays
+  the debugging path: `compiler: Nx.Defn.Evaluator`.
 
   ## Threads
 
@@ -24,7 +65,21 @@ defmodule Nx.Torch do
   turns it off; `release_cached_memory/0` empties it.
   """
 
+  @behaviour Nx.Defn.Compiler
+
   alias Nx.Torch.NIF
+
+  @impl Nx.Defn.Compiler
+  defdelegate __jit__(key, vars, fun, args_list, opts), to: Nx.Torch.Compiler
+
+  @impl Nx.Defn.Compiler
+  defdelegate __compile__(key, vars, fun, opts), to: Nx.Torch.Compiler
+
+  @impl Nx.Defn.Compiler
+  defdelegate __partitions_options__(opts), to: Nx.Torch.Compiler
+
+  @impl Nx.Defn.Compiler
+  defdelegate __to_backend__(opts), to: Nx.Torch.Compiler
 
   @doc """
   Live tensors and their bytes, per device.
