@@ -52,13 +52,14 @@ macro_rules! nif_pair {
     // Parameters and return type pass as raw tokens: rustler's attribute cannot parse the
     // invisible groups that `ty` fragments become.
     ($normal:ident, $dirty:ident, $imp:path, ($($params:tt)*), [$($arg:ident),*], $($ret:tt)+) => {
-        #[allow(clippy::extra_unused_lifetimes)]
+        // NIF parameters mirror the Elixir call one to one, however many there are
+        #[allow(clippy::extra_unused_lifetimes, clippy::too_many_arguments)]
         #[rustler::nif]
         fn $normal<'a>($($params)*) -> $($ret)+ {
             $imp($($arg),*)
         }
 
-        #[allow(clippy::extra_unused_lifetimes)]
+        #[allow(clippy::extra_unused_lifetimes, clippy::too_many_arguments)]
         #[rustler::nif(schedule = "DirtyCpu")]
         fn $dirty<'a>($($params)*) -> $($ret)+ {
             $imp($($arg),*)
