@@ -8,9 +8,9 @@ defmodule Nx.Defn.Grad do
   # down, in reverse topological order, and each one hands the sum of the
   # gradients it received to its arguments through the rule of its
   # operation (`Nx.Defn.Grad.Elementwise`, `Nx.Defn.Grad.Shape`,
-  # `Nx.Defn.Grad.Reduce`). Nodes that depend on no
-  # target are never visited, so constants and non-differentiable values
-  # cost nothing.
+  # `Nx.Defn.Grad.Reduce`, `Nx.Defn.Grad.ConvWindow`).
+  # Nodes that depend on no target are never visited, so constants and
+  # non-differentiable values cost nothing.
   #
   # Control flow:
   #
@@ -34,7 +34,8 @@ defmodule Nx.Defn.Grad do
   @rule_modules [
     Nx.Defn.Grad.Elementwise,
     Nx.Defn.Grad.Shape,
-    Nx.Defn.Grad.Reduce
+    Nx.Defn.Grad.Reduce,
+    Nx.Defn.Grad.ConvWindow
   ]
 
   # Operations whose result is piecewise constant in their inputs, or not

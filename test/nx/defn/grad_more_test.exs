@@ -1,0 +1,231 @@
+defmodule Nx.Defn.GradMoreTest do
+  # Gradients of conv, the window operations, the Fourier transforms and
+  # Nx.LinAlg, against central finite differences in f64 and closed forms.
+  use ExUnit.Case, async: true
+
+  import Nx.Defn
+  import Nx.Defn.GradCheck
+  import Nx.Testing
+
+  setup do
+    :rand.seed(:exsss, {3, 5, 17})
+    # The finite differences call jitted functions many times; the
+    # Evaluator's trace cache copies each expression into ETS, which
+    # unshares the large traced default implementations of the linear
+    # algebra blocks (cholesky, qr) and makes every call slow.
+    Nx.Defn.default_options(cache: false)
+    :ok
+  end
+
+  # Weights make every output element count differently, so that a wrong
+  # permutation or offset in a rule cannot go unnoticed.
+  defp weighted(t), do: Nx.sum(Nx.multiply(t, weights(Nx.shape(t))))
+
+  defp weights(shape), do: shape |> Nx.iota(type: :f64) |> Nx.add(1) |> Nx.sqrt()
+
+  # A real loss of a complex tensor that depends on both parts.
+  defp weighted_complex(z),
+    do: Nx.add(weighted(Nx.real(z)), Nx.multiply(weighted(Nx.imag(z)), 0.7))
+
+  describe "conv" do
+    @conv_cases [
+      {"one spatial axis", {2, 3, 6}, {2, 3, 3}, []},
+      {"strides and asymmetric padding", {1, 2, 6, 5}, {3, 2, 3, 2},
+       [strides: [2, 1], padding: [{1, 2}, {0, 1}]]},
+      {"negative padding and padding larger than the kernel", {1, 1, 9}, {2, 1, 2},
+       [padding: [{-2, 4}]]},
+      {"same padding with strides", {1, 2, 5, 5}, {2, 2, 3, 3}, [strides: 2, padding: :same]},
+      {"input dilation", {1, 2, 4}, {3, 2, 3}, [input_dilation: 2, padding: [{1, 1}]]},
+      {"kernel dilation and strides", {1, 2, 11}, {2, 2, 3}, [kernel_dilation: 2, strides: 3]},
+      {"all dilations together", {2, 1, 5, 4}, {2, 1, 2, 3},
+       [
+         input_dilation: [2, 1],
+         kernel_dilation: [1, 2],
+         strides: [1, 2],
+         padding: [{0, 1}, {2, 0}]
+       ]},
+      {"feature groups", {2, 6, 5}, {4, 3, 2}, [feature_group_size: 2]},
+      {"depthwise", {1, 3, 6}, {3, 1, 3}, [feature_group_size: 3, padding: :same]},
+      {"batch groups", {4, 2, 6}, {6, 2, 3}, [batch_group_size: 2, strides: 2]},
+      {"batch groups with dilations", {6, 1, 7}, {3, 1, 2},
+       [batch_group_size: 3, kernel_dilation: 2, input_dilation: 2, padding: [{1, 0}]]},
+      {"three spatial axes", {1, 2, 3, 4, 3}, {2, 2, 2, 2, 2}, [padding: :same]}
+    ]
+
+    for {name, in_shape, k_shape, opts} <- @conv_cases do
+      test name do
+        x = random(unquote(Macro.escape(in_shape)))
+        k = random(unquote(Macro.escape(k_shape)))
+        opts = unquote(opts)
+        check_grad(fn {x, k} -> weighted(Nx.conv(x, k, opts)) end, {x, k})
+      end
+    end
+
+    test "permutations (channels last)" do
+      x = random({2, 5, 4, 3})
+      k = random({3, 2, 3, 4})
+
+      opts = [
+        input_permutation: [0, 3, 1, 2],
+        kernel_permutation: [3, 2, 0, 1],
+        output_permutation: [0, 3, 1, 2],
+        strides: [2, 1],
+        padding: [{1, 0}, {0, 1}]
+      ]
+
+      assert Nx.conv(x, k, opts).shape == {2, 2, 4, 4}
+      check_grad(fn {x, k} -> weighted(Nx.conv(x, k, opts)) end, {x, k})
+    end
+
+    test "permutations with feature groups" do
+      # the input as [width, batch, channels], the kernel as [width, channels, filters]
+      x = random({5, 2, 4})
+      k = random({2, 2, 6})
+
+      opts = [
+        input_permutation: [1, 2, 0],
+        kernel_permutation: [2, 1, 0],
+        output_permutation: [1, 2, 0],
+        feature_group_size: 2
+      ]
+
+      check_grad(fn {x, k} -> weighted(Nx.conv(x, k, opts)) end, {x, k})
+    end
+
+    test "complex inputs" do
+      f = fn {a, b, c, d} ->
+        x = Nx.complex(a, b)
+        k = Nx.complex(c, d)
+        weighted_complex(Nx.conv(x, k, padding: [{1, 0}], strides: 2))
+      end
+
+      check_grad(f, {random({1, 2, 5}), random({1, 2, 5}), random({2, 2, 2}), random({2, 2, 2})})
+    end
+
+    test "grad of grad" do
+      x = random({1, 2, 5, 4})
+      k = random({3, 2, 2, 3})
+      opts = [strides: [1, 2], padding: :same, kernel_dilation: [2, 1]]
+
+      first = fn {x, k} ->
+        grad({x, k}, fn {x, k} -> weighted(Nx.tanh(Nx.conv(x, k, opts))) end)
+      end
+
+      second = fn {x, k} ->
+        {gx, gk} = first.({x, k})
+        Nx.add(weighted(Nx.multiply(gx, gx)), Nx.sum(Nx.sin(gk)))
+      end
+
+      check_grad(second, {x, k}, atol: 1.0e-4)
+    end
+
+    test "the kernel and the input are the same tensor" do
+      x = random({1, 1, 4})
+      check_grad(&weighted(Nx.conv(&1, &1, padding: [{3, 3}])), x)
+    end
+  end
+
+  describe "window_sum and window_mean" do
+    @window_cases [
+      {{6}, {3}, []},
+      {{5, 4}, {2, 2}, [strides: [2, 1]]},
+      {{5, 4}, {3, 2}, [padding: :same]},
+      {{7, 3}, {2, 2}, [padding: [{2, 1}, {0, 2}], strides: [3, 2]]},
+      {{8}, {3}, [window_dilations: 2, strides: 2]},
+      {{6, 6}, {2, 3}, [window_dilations: [2, 1], padding: [{1, 1}, {-1, 2}], strides: [2, 2]]},
+      {{2, 3, 4}, {1, 2, 3}, [padding: :same, window_dilations: [1, 2, 1]]}
+    ]
+
+    for {{shape, window, opts}, i} <- Enum.with_index(@window_cases) do
+      test "case #{i}: #{inspect(window)} #{inspect(opts)}" do
+        x = random(unquote(Macro.escape(shape)))
+        window = unquote(Macro.escape(window))
+        opts = unquote(opts)
+        check_grad(&weighted(Nx.window_sum(&1, window, opts)), x)
+        check_grad(&weighted(Nx.window_mean(&1, window, opts)), x)
+      end
+    end
+
+    test "closed form: every element counts once per window covering it" do
+      g = grad(Nx.iota({5}, type: :f64), &Nx.sum(Nx.window_sum(&1, {3})))
+      assert Nx.to_list(g) == [1.0, 2.0, 3.0, 2.0, 1.0]
+
+      g = grad(Nx.iota({4}, type: :f64), &Nx.sum(Nx.window_mean(&1, {2}, padding: :same)))
+      assert_all_close(g, Nx.tensor([0.5, 1.0, 1.0, 1.0]))
+    end
+  end
+
+  describe "window_max and window_min" do
+    @select_cases [
+      {{6}, {2}, []},
+      {{5, 4}, {2, 2}, [strides: [2, 1]]},
+      {{5, 5}, {3, 3}, [padding: :same, strides: 2]},
+      {{7, 3}, {2, 2}, [padding: [{1, 0}, {0, 1}], strides: [3, 1]]},
+      {{9}, {3}, [window_dilations: 2]},
+      {{6, 5}, {2, 2}, [window_dilations: [2, 1], padding: [{1, 0}, {0, 1}], strides: [1, 2]]}
+    ]
+
+    for {{shape, window, opts}, i} <- Enum.with_index(@select_cases),
+        op <- [:window_max, :window_min] do
+      test "#{op} case #{i}: #{inspect(window)} #{inspect(opts)}" do
+        # distinct values, so that the selection is unique
+        shape = unquote(Macro.escape(shape))
+        n = Nx.size(shape)
+        x = Enum.shuffle(0..(n - 1)) |> Nx.tensor(type: :f64) |> Nx.divide(n) |> Nx.reshape(shape)
+        window = unquote(Macro.escape(window))
+        opts = unquote(opts)
+        check_grad(&weighted(Nx.unquote(op)(&1, window, opts)), x, h: 1.0e-7)
+      end
+    end
+
+    test "each window's gradient goes to the element it selected" do
+      x = Nx.tensor([[1.0, 5.0, 2.0], [7.0, 3.0, 4.0]])
+      g = grad(x, &weighted(Nx.window_max(&1, {2, 2})))
+      # windows: max 7 (weight 1), max 5 (weight sqrt 2)
+      assert_all_close(g, Nx.tensor([[0.0, :math.sqrt(2), 0.0], [1.0, 0.0, 0.0]]))
+
+      g = grad(x, &Nx.sum(Nx.window_min(&1, {1, 2}, strides: [1, 1])))
+      assert Nx.to_list(g) == [[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]]
+    end
+
+    test "ties: the gradient goes to one element, as window_scatter_max chooses" do
+      x = Nx.tensor([3.0, 3.0, 1.0])
+      g = grad(x, &Nx.sum(Nx.window_max(&1, {2})))
+      assert Nx.to_list(g) == Nx.to_list(Nx.window_scatter_max(x, Nx.tensor([1.0, 1.0]), 0, {2}))
+      assert Nx.to_number(Nx.sum(g)) == 2.0
+
+      # with dilations (computed without window_scatter_max), the last one wins too
+      g =
+        grad(
+          Nx.tensor([3.0, 0.0, 3.0, 0.0]),
+          &Nx.sum(Nx.window_max(&1, {2}, window_dilations: 2))
+        )
+
+      assert Nx.to_list(g) == [0.0, 0.0, 1.0, 1.0]
+    end
+
+    test "window_product has no gradient" do
+      assert_raise ArgumentError, ~r/cannot compute the gradient of Nx.window_product/, fn ->
+        grad(Nx.tensor([1.0, 2.0, 3.0]), &Nx.sum(Nx.window_product(&1, {2})))
+      end
+    end
+  end
+
+  describe "window_scatter_max and window_scatter_min" do
+    for op <- [:window_scatter_max, :window_scatter_min] do
+      test "#{op}: source and init value" do
+        t = Nx.tensor([[1, 6, 2, 2, 0], [5, 3, 7, 1, 4], [0, 9, 8, 2, 6]], type: :f64)
+        source = random({2, 3})
+        init = Nx.tensor(0.5, type: :f64)
+        opts = [strides: [1, 2], padding: [{0, 0}, {1, 1}]]
+
+        f = fn {source, init} -> weighted(Nx.unquote(op)(t, source, init, {2, 2}, opts)) end
+        check_grad(f, {source, init})
+
+        # the tensor only chooses positions
+        g = grad(t, &weighted(Nx.unquote(op)(&1, source, init, {2, 2}, opts)))
+        assert Nx.to_flat_list(g) == List.duplicate(0.0, 15)
+      end
+    end
+  end
+end
