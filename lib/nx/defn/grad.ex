@@ -8,7 +8,7 @@ defmodule Nx.Defn.Grad do
   # down, in reverse topological order, and each one hands the sum of the
   # gradients it received to its arguments through the rule of its
   # operation (`Nx.Defn.Grad.Elementwise`, `Nx.Defn.Grad.Shape`,
-  # `Nx.Defn.Grad.Reduce`, `Nx.Defn.Grad.ConvWindow`).
+  # `Nx.Defn.Grad.Reduce`, `Nx.Defn.Grad.ConvWindow`, `Nx.Defn.Grad.FFT`).
   # Nodes that depend on no target are never visited, so constants and
   # non-differentiable values cost nothing.
   #
@@ -35,7 +35,8 @@ defmodule Nx.Defn.Grad do
     Nx.Defn.Grad.Elementwise,
     Nx.Defn.Grad.Shape,
     Nx.Defn.Grad.Reduce,
-    Nx.Defn.Grad.ConvWindow
+    Nx.Defn.Grad.ConvWindow,
+    Nx.Defn.Grad.FFT
   ]
 
   # Operations whose result is piecewise constant in their inputs, or not

@@ -228,4 +228,61 @@ defmodule Nx.Defn.GradMoreTest do
       end
     end
   end
+
+  describe "fft" do
+    test "fft and ifft of real and complex inputs" do
+      for op <- [:fft, :ifft] do
+        fun = &apply(Nx, op, [&1])
+        check_grad(&weighted_complex(fun.(&1)), random({2, 5}))
+
+        check_grad(
+          fn {a, b} -> weighted_complex(fun.(Nx.complex(a, b))) end,
+          {random({3, 4}), random({3, 4})}
+        )
+      end
+    end
+
+    test "lengths that pad and truncate, other axes" do
+      for op <- [:fft, :ifft],
+          opts <- [[length: 7], [length: 3], [axis: 0, length: 4], [axis: 0]] do
+        check_grad(&weighted_complex(apply(Nx, op, [&1, opts])), random({3, 5}))
+      end
+
+      check_grad(&weighted_complex(Nx.fft(&1, length: :power_of_two)), random({5}))
+    end
+
+    test "fft2 and ifft2" do
+      for op <- [:fft2, :ifft2],
+          opts <- [[], [lengths: [3, 6]], [axes: [0, 2], lengths: [2, 2]]] do
+        check_grad(&weighted_complex(apply(Nx, op, [&1, opts])), random({3, 2, 4}))
+      end
+    end
+
+    test "rfft and irfft" do
+      for opts <- [[], [length: 8], [length: 3], [axis: 0]] do
+        check_grad(&weighted_complex(Nx.rfft(&1, opts)), random({4, 5}))
+      end
+
+      for opts <- [[], [length: 5], [length: 3], [axis: 0, length: 6]] do
+        f = fn {a, b} -> weighted(Nx.irfft(Nx.complex(a, b), opts)) end
+        check_grad(f, {random({4, 3}), random({4, 3})})
+      end
+    end
+
+    test "closed form: the gradient of sum(fft(x)) is n at the zero frequency" do
+      g = grad(Nx.tensor([1.0, 2.0, 3.0, 4.0]), &Nx.sum(Nx.fft(&1)))
+      assert_all_close(g, Nx.tensor([4.0, 0.0, 0.0, 0.0]))
+
+      g = grad(Nx.tensor([1.0, 2.0, 3.0, 4.0]), &Nx.sum(Nx.fft(&1, length: 8)))
+      assert_all_close(g, Nx.tensor([8.0, 0.0, 0.0, 0.0]))
+
+      g = grad(Nx.tensor([1.0, 2.0, 3.0, 4.0]), &Nx.sum(Nx.ifft(&1, length: 8)))
+      assert_all_close(g, Nx.tensor([1.0, 0.0, 0.0, 0.0]))
+    end
+
+    test "grad of grad through fft" do
+      second = fn x -> Nx.sum(Nx.sin(grad(x, &weighted_complex(Nx.exp(Nx.fft(&1)))))) end
+      check_grad(second, random({4}, -0.3, 0.3), atol: 1.0e-4)
+    end
+  end
 end
