@@ -8,9 +8,14 @@ defmodule Nx.Defn.Grad do
   # down, in reverse topological order, and each one hands the sum of the
   # gradients it received to its arguments through the rule of its
   # operation (`Nx.Defn.Grad.Elementwise`, `Nx.Defn.Grad.Shape`,
-  # `Nx.Defn.Grad.Reduce`, `Nx.Defn.Grad.ConvWindow`, `Nx.Defn.Grad.FFT`).
-  # Nodes that depend on no target are never visited, so constants and
-  # non-differentiable values cost nothing.
+  # `Nx.Defn.Grad.Reduce`, `Nx.Defn.Grad.ConvWindow`, `Nx.Defn.Grad.FFT`,
+  # `Nx.Defn.Grad.LinAlg`). Nodes that depend on no target are never
+  # visited, so constants and non-differentiable values cost nothing.
+  #
+  # Blocks (composite operations) are differentiated through their default
+  # implementation, except the linear algebra blocks that have a rule of
+  # their own (found by the block's name): their backend's implementation
+  # stays the forward pass.
   #
   # Control flow:
   #
@@ -36,7 +41,8 @@ defmodule Nx.Defn.Grad do
     Nx.Defn.Grad.Shape,
     Nx.Defn.Grad.Reduce,
     Nx.Defn.Grad.ConvWindow,
-    Nx.Defn.Grad.FFT
+    Nx.Defn.Grad.FFT,
+    Nx.Defn.Grad.LinAlg
   ]
 
   # Operations whose result is piecewise constant in their inputs, or not
@@ -194,9 +200,13 @@ defmodule Nx.Defn.Grad do
       {:attach_token, [_, expr]} -> [expr]
       {:while, [initial | _]} -> Composite.flatten_list([initial])
       {:optional, [_call, default, _fun]} -> Composite.flatten_list([default])
-      {:block, [_name, _args, default, _fun]} -> Composite.flatten_list([default])
+      {:block, [tag, args, default, _fun]} -> block_args(tag, args, default)
       _ -> node |> Tree.apply_args([], &{&1, [&1 | &2]}) |> elem(1) |> Enum.reverse()
     end
+  end
+
+  defp block_args(tag, args, default) do
+    Nx.Defn.Grad.LinAlg.block_inputs(tag, args) || Composite.flatten_list([default])
   end
 
   defp expr?(%T{data: %Expr{}}), do: true
@@ -334,8 +344,8 @@ defmodule Nx.Defn.Grad do
       {:optional, [_call, default, _fun]} ->
         composite_grads(default, g)
 
-      {:block, [_name, _args, default, _fun]} ->
-        composite_grads(default, g)
+      {:block, [tag, args, default, _fun]} ->
+        Nx.Defn.Grad.LinAlg.block_grad(tag, args, node, g) || composite_grads(default, g)
 
       {:cond, [clauses, last]} ->
         cond_grads(clauses, last, List.wrap(g), ctx)

@@ -27,6 +27,18 @@ defmodule Nx.Defn.GradMoreTest do
   defp weighted_complex(z),
     do: Nx.add(weighted(Nx.real(z)), Nx.multiply(weighted(Nx.imag(z)), 0.7))
 
+  defp symmetric(a), do: Nx.divide(Nx.add(a, Nx.LinAlg.adjoint(a)), 2)
+
+  # Symmetric positive-definite matrices with distinct eigenvalues.
+  defp spd(shape) do
+    x = random(shape)
+    n = elem(shape, tuple_size(shape) - 1)
+    rank = tuple_size(shape)
+    batch = Enum.to_list(0..(rank - 3)//1)
+    xxt = Nx.dot(x, [rank - 1], batch, x, [rank - 1], batch)
+    Nx.add(xxt, Nx.multiply(Nx.eye(n, type: :f64), n))
+  end
+
   describe "conv" do
     @conv_cases [
       {"one spatial axis", {2, 3, 6}, {2, 3, 3}, []},
@@ -283,6 +295,273 @@ defmodule Nx.Defn.GradMoreTest do
     test "grad of grad through fft" do
       second = fn x -> Nx.sum(Nx.sin(grad(x, &weighted_complex(Nx.exp(Nx.fft(&1)))))) end
       check_grad(second, random({4}, -0.3, 0.3), atol: 1.0e-4)
+    end
+  end
+
+  describe "linear systems" do
+    test "solve, with matrix and vector right-hand sides, batched" do
+      a = Nx.add(random({3, 3}), Nx.multiply(Nx.eye(3, type: :f64), 3))
+      check_grad(fn {a, b} -> weighted(Nx.LinAlg.solve(a, b)) end, {a, random({3, 2})})
+      check_grad(fn {a, b} -> weighted(Nx.LinAlg.solve(a, b)) end, {a, random({3})})
+
+      batched = Nx.add(random({2, 3, 3}), Nx.multiply(Nx.eye(3, type: :f64), 3))
+      check_grad(fn {a, b} -> weighted(Nx.LinAlg.solve(a, b)) end, {batched, random({2, 3, 2})})
+    end
+
+    test "invert" do
+      a = Nx.add(random({3, 3}), Nx.multiply(Nx.eye(3, type: :f64), 3))
+      check_grad(&weighted(Nx.LinAlg.invert(&1)), a)
+      check_grad(&weighted(Nx.LinAlg.invert(&1)), Nx.stack([a, Nx.transpose(a)]))
+    end
+
+    test "closed form: d tr(inv(A)) / dA = -(A^-2)^T" do
+      a = Nx.add(random({3, 3}), Nx.multiply(Nx.eye(3, type: :f64), 2))
+      inv = Nx.LinAlg.invert(a)
+      expected = Nx.negate(Nx.transpose(Nx.dot(inv, inv)))
+      g = grad(a, &Nx.sum(Nx.take_diagonal(Nx.LinAlg.invert(&1))))
+      assert_all_close(g, expected)
+    end
+
+    test "invert: Nx's value for an upper triangular matrix" do
+      t = Nx.tensor([[1.0, 2.0, 3.0], [0, 4, 5], [0, 0, -6]])
+
+      assert_all_close(
+        grad(t, &Nx.sum(Nx.LinAlg.invert(&1))),
+        Nx.tensor([
+          [-0.5833, -0.4583, 0.1667],
+          [0.14583, 0.1146, -0.0417],
+          [-0.0729, -0.0573, 0.0208]
+        ]),
+        atol: 1.0e-4
+      )
+    end
+
+    test "determinant" do
+      a = random({3, 3})
+      check_grad(&Nx.LinAlg.determinant/1, a)
+      check_grad(&weighted(Nx.LinAlg.determinant(&1)), random({2, 4, 4}))
+    end
+
+    test "closed form: d det(A) / dA = det(A) A^-T" do
+      a = random({4, 4})
+      expected = Nx.multiply(Nx.LinAlg.determinant(a), Nx.transpose(Nx.LinAlg.invert(a)))
+      assert_all_close(grad(a, &Nx.LinAlg.determinant/1), expected)
+
+      # d log|det(A)| / dA = A^-T
+      g = grad(a, &Nx.log(Nx.abs(Nx.LinAlg.determinant(&1))))
+      assert_all_close(g, Nx.transpose(Nx.LinAlg.invert(a)))
+    end
+
+    test "triangular_solve with every option" do
+      a = Nx.add(random({3, 3}), Nx.multiply(Nx.eye(3, type: :f64), 3))
+
+      for lower <- [true, false],
+          left_side <- [true, false],
+          transform_a <- [:none, :transpose],
+          b_shape <- [{3, 2}, {2, 3}, {3}] do
+        b_fits =
+          if left_side,
+            do: elem(b_shape, 0) == 3,
+            else: elem(b_shape, tuple_size(b_shape) - 1) == 3
+
+        if b_fits do
+          opts = [lower: lower, left_side: left_side, transform_a: transform_a]
+          f = fn {a, b} -> weighted(Nx.LinAlg.triangular_solve(a, b, opts)) end
+          check_grad(f, {a, random(b_shape)})
+        end
+      end
+    end
+
+    test "triangular_solve batched" do
+      a = Nx.add(random({2, 3, 3}), Nx.multiply(Nx.eye(3, type: :f64), 3))
+      f = fn {a, b} -> weighted(Nx.LinAlg.triangular_solve(a, b, lower: false)) end
+      check_grad(f, {a, random({2, 3, 4})})
+    end
+  end
+
+  describe "factorizations" do
+    test "cholesky, through a symmetric parametrization" do
+      for shape <- [{3, 3}, {2, 4, 4}] do
+        a = spd(shape)
+        check_grad(&weighted(Nx.LinAlg.cholesky(symmetric(&1))), a)
+      end
+    end
+
+    test "cholesky: Nx's values for a {2, 2} matrix" do
+      t = Nx.tensor([[1.0, 2.0], [2.0, 5.0]])
+      assert Nx.to_list(grad(t, &Nx.sum(Nx.LinAlg.cholesky(&1)))) == [[1.5, -1.0], [0.0, 0.5]]
+
+      assert_all_close(
+        grad(t, &Nx.sum(Nx.cos(Nx.LinAlg.cholesky(&1)))),
+        Nx.tensor([[-1.1943799, 0.84147096], [-0.06782645, -0.42073548]])
+      )
+
+      assert_all_close(
+        grad(t, &Nx.sum(Nx.LinAlg.cholesky(Nx.exp(&1)))),
+        Nx.tensor([[-0.5299541, -0.88652998], [3.59515929, 6.550619]])
+      )
+    end
+
+    test "cholesky: grad of grad" do
+      a = spd({3, 3})
+
+      second = fn a ->
+        g = grad(a, &weighted(Nx.LinAlg.cholesky(symmetric(&1))))
+        Nx.sum(Nx.multiply(g, g))
+      end
+
+      check_grad(second, a, atol: 1.0e-4)
+    end
+
+    test "closed form: d log det(A) / dA = A^-1 through the cholesky factor" do
+      a = spd({3, 3})
+
+      logdet = fn a ->
+        a
+        |> symmetric()
+        |> Nx.LinAlg.cholesky()
+        |> Nx.take_diagonal()
+        |> Nx.log()
+        |> Nx.sum()
+        |> Nx.multiply(2)
+      end
+
+      assert_all_close(grad(a, logdet), Nx.LinAlg.invert(a))
+    end
+
+    test "lu" do
+      a = random({4, 4})
+
+      f = fn a ->
+        {_p, l, u} = Nx.LinAlg.lu(a)
+        Nx.add(weighted(l), weighted(Nx.sin(u)))
+      end
+
+      check_grad(f, a)
+      check_grad(&weighted(elem(Nx.LinAlg.lu(&1), 2)), random({2, 3, 3}))
+
+      # Nx's value
+      t = Nx.tensor([[1.0, 2.0], [1.0, -1.0]])
+
+      lu_sum = fn t ->
+        {p, l, u} = Nx.LinAlg.lu(t)
+        l |> Nx.add(u) |> Nx.add(p) |> Nx.sum()
+      end
+
+      assert_all_close(grad(t, lu_sum), Nx.tensor([[2.0, 0.0], [-1.0, 1.0]]))
+    end
+
+    test "qr: square, tall, wide, complete and batched" do
+      f = fn opts ->
+        fn a ->
+          {q, r} = Nx.LinAlg.qr(a, opts)
+          Nx.add(weighted(q), weighted(Nx.sin(r)))
+        end
+      end
+
+      check_grad(f.([]), random({3, 3}))
+      check_grad(f.([]), random({4, 2}))
+      check_grad(f.([]), random({2, 4}))
+      check_grad(f.(mode: :complete), random({2, 3}))
+      check_grad(f.(mode: :complete), random({3, 3}))
+      check_grad(f.([]), random({2, 3, 2}))
+      check_grad(&weighted(elem(Nx.LinAlg.qr(&1), 1)), random({3, 2}))
+    end
+
+    test "qr complete with more rows than columns has no gradient" do
+      assert_raise ArgumentError, ~r/mode: :complete/, fn ->
+        grad(random({3, 2}), &Nx.sum(elem(Nx.LinAlg.qr(&1, mode: :complete), 0)))
+      end
+    end
+
+    test "eigh, through a symmetric parametrization" do
+      for shape <- [{3, 3}, {2, 4, 4}] do
+        a = random(shape)
+
+        f = fn a ->
+          {w, v} = Nx.LinAlg.eigh(symmetric(a))
+          # eigenvectors are defined up to their sign: use sign-free functions
+          Nx.add(weighted(w), weighted(Nx.multiply(v, v)))
+        end
+
+        check_grad(f, a)
+      end
+    end
+
+    test "eigh: eigenvalues only, with repeated eigenvalues" do
+      # d sum(w) / dA = I, also when the eigenvalues are equal
+      g = grad(Nx.eye(3, type: :f64), &Nx.sum(elem(Nx.LinAlg.eigh(&1), 0)))
+      assert_all_close(g, Nx.eye(3, type: :f64))
+
+      # d w_max / dA = v v^T
+      a = symmetric(random({3, 3}))
+      {_w, v} = Nx.LinAlg.eigh(a)
+      top = Nx.slice_along_axis(v, 2, 1, axis: 1)
+      g = grad(a, &(elem(Nx.LinAlg.eigh(&1), 0) |> Nx.slice([2], [1]) |> Nx.sum()))
+      assert_all_close(g, Nx.dot(top, Nx.transpose(top)))
+    end
+
+    test "svd: square, tall, wide, reduced and batched" do
+      f = fn opts ->
+        fn a ->
+          {u, s, vt} = Nx.LinAlg.svd(a, opts)
+          k = elem(s.shape, tuple_size(s.shape) - 1)
+          u = Nx.slice_along_axis(u, 0, k, axis: -1)
+          vt = Nx.slice_along_axis(vt, 0, k, axis: -2)
+          # sign-free functions of the singular vectors
+          weighted(s)
+          |> Nx.add(weighted(Nx.multiply(u, u)))
+          |> Nx.add(weighted(Nx.multiply(vt, vt)))
+        end
+      end
+
+      check_grad(f.([]), random({3, 3}))
+      check_grad(f.([]), random({4, 2}))
+      check_grad(f.([]), random({2, 4}))
+      check_grad(f.(full_matrices?: false), random({4, 3}))
+      check_grad(f.(full_matrices?: false), random({3, 5}))
+      check_grad(f.([]), random({2, 3, 2}))
+    end
+
+    test "svd: singular values only, and the nuclear norm" do
+      a = random({3, 4})
+      {u, _s, vt} = Nx.LinAlg.svd(a, full_matrices?: false)
+      g = grad(a, &Nx.sum(elem(Nx.LinAlg.svd(&1), 1)))
+      assert_all_close(g, Nx.dot(u, vt))
+    end
+
+    test "pinv and least_squares go through svd" do
+      check_grad(&weighted(Nx.LinAlg.pinv(&1)), random({3, 2}))
+
+      check_grad(
+        fn {a, b} -> weighted(Nx.LinAlg.least_squares(a, b)) end,
+        {random({4, 2}), random({4})}
+      )
+    end
+  end
+
+  describe "inside defn" do
+    defn conv_loss(x, k), do: Nx.sum(Nx.conv(x, k, padding: :same) ** 2)
+    defn conv_grad(x, k), do: grad({x, k}, fn {x, k} -> conv_loss(x, k) end)
+
+    defn spd_loss(a) do
+      l = Nx.LinAlg.cholesky(a)
+      Nx.sum(Nx.LinAlg.triangular_solve(l, Nx.iota({3}, type: :f64)) ** 2)
+    end
+
+    defn spd_grad(a), do: grad(a, &spd_loss/1)
+
+    test "jitted gradients equal the eager ones" do
+      x = random({1, 2, 5})
+      k = random({3, 2, 3})
+      {gx, gk} = conv_grad(x, k)
+      {ex, ek} = grad({x, k}, fn {x, k} -> Nx.sum(Nx.pow(Nx.conv(x, k, padding: :same), 2)) end)
+      assert_all_close(gx, ex)
+      assert_all_close(gk, ek)
+
+      a = spd({3, 3})
+      assert_all_close(spd_grad(a), grad(a, &spd_loss/1))
+      check_grad(&spd_loss(symmetric(&1)), a)
     end
   end
 end
