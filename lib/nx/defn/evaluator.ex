@@ -28,8 +28,8 @@ defmodule Nx.Defn.Evaluator do
   alias Nx.Defn.{Composite, Expr, Token, Tree}
   alias Nx.Tensor, as: T
 
-  @cache_table __MODULE__.Cache
-  @cache_limit 4096
+  @cache __MODULE__.Cache
+  @cache_limit 256
 
   @impl true
   def __partitions_options__(opts),
@@ -58,57 +58,40 @@ defmodule Nx.Defn.Evaluator do
 
   ## Trace cache
 
+  # Traced expressions are cached in the calling process's dictionary. An expression is a DAG
+  # with heavy sharing (a block's traced default, an unrolled loop); copying it into ETS or
+  # another process flattens the sharing, and a cached call of a cholesky then cost more than
+  # tracing it again. The process dictionary keeps the term in place, so a hit costs nothing.
+  # Each process traces a function once per input template; at most @cache_limit entries each.
   defp traced(_key, vars, fun, false), do: fun.(vars)
 
   defp traced(key, vars, fun, true) do
-    table = cache_table()
-    cache_key = {key, Composite.flatten_list(vars) |> Enum.map(&%{&1 | data: nil})}
+    cache_key = {@cache, key, Composite.flatten_list(vars) |> Enum.map(&%{&1 | data: nil})}
 
-    case :ets.lookup(table, cache_key) do
-      [{_, expr}] ->
-        expr
-
-      [] ->
+    case Process.get(cache_key) do
+      nil ->
         expr = fun.(vars)
-        if :ets.info(table, :size) >= @cache_limit, do: :ets.delete_all_objects(table)
-        :ets.insert(table, {cache_key, expr})
+        remember(cache_key, expr)
+        expr
+
+      expr ->
         expr
     end
   end
 
-  # The cache table belongs to a process of its own, started on first use,
-  # so that it outlives the processes that call jitted functions.
-  defp cache_table do
-    case :ets.whereis(@cache_table) do
-      :undefined -> start_cache_owner()
-      _ref -> @cache_table
-    end
-  end
+  defp remember(cache_key, expr) do
+    keys = Process.get(@cache, [])
 
-  defp start_cache_owner do
-    parent = self()
+    keys =
+      if length(keys) >= @cache_limit do
+        Enum.each(keys, &Process.delete/1)
+        []
+      else
+        keys
+      end
 
-    {pid, monitor} =
-      spawn_monitor(fn ->
-        try do
-          :ets.new(@cache_table, [:named_table, :public, :set, read_concurrency: true])
-          send(parent, {:cache_ready, self()})
-          Process.sleep(:infinity)
-        rescue
-          # Another process created the table first.
-          ArgumentError -> send(parent, {:cache_ready, self()})
-        end
-      end)
-
-    receive do
-      {:cache_ready, ^pid} ->
-        Process.demonitor(monitor, [:flush])
-
-      {:DOWN, ^monitor, _, _, reason} ->
-        raise "could not start the defn cache: #{inspect(reason)}"
-    end
-
-    @cache_table
+    Process.put(@cache, [cache_key | keys])
+    Process.put(cache_key, expr)
   end
 
   ## Evaluation
