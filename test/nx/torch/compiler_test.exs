@@ -4,6 +4,9 @@ defmodule Nx.Torch.CompilerTest do
   # (integers exactly, floats to within the fused kernels' approximation error).
   use ExUnit.Case, async: true
 
+  # several functions compile for many shapes on purpose: their warnings are expected
+  @moduletag capture_log: true
+
   import Nx.Defn
   import ExUnit.CaptureLog
 

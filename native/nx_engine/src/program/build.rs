@@ -382,7 +382,8 @@ fn cost_of(instrs: &[Instr], info: &Info) -> Option<u64> {
                             .product()
                     })
                     .unwrap_or(1);
-                i.outs.iter().map(|o| numel(&o.shape)).sum::<u64>() * k.max(1)
+                // multiply-adds run ~16 per element-wise op's time (vectorized, cached)
+                i.outs.iter().map(|o| numel(&o.shape)).sum::<u64>() * k.max(1) / 16
             }
             _ => {
                 let ins: u64 = i

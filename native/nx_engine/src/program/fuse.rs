@@ -21,8 +21,10 @@ use tch::{Device, Kind, Tensor};
 
 /// Elements per block: 2048 f32 are 8 KiB per register.
 pub const BLOCK: usize = 2048;
-/// Below this many elements a kernel runs on one thread (spawning costs ~20 µs).
-const PARALLEL_MIN: usize = 1 << 17;
+/// Below this many elements a kernel runs on the calling thread alone.
+const PARALLEL_MIN: usize = 1 << 16;
+/// Blocks a thread takes at a time when several share a kernel.
+const CHUNK_BLOCKS: usize = 16;
 
 /// Where a kernel value lives while a block runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -466,22 +468,19 @@ pub fn run(
         outs: &out_ptrs,
         scalars: &scalars,
     };
-    let threads = threads.clamp(1, 64).min(n.div_ceil(PARALLEL_MIN)).max(1);
-    if threads == 1 {
+    if threads <= 1 || n < PARALLEL_MIN {
         run_range_any(kernel, buf, 0, n);
     } else {
-        // chunks of whole blocks
-        let blocks = n.div_ceil(BLOCK);
-        let per = blocks.div_ceil(threads) * BLOCK;
-        std::thread::scope(|scope| {
-            for t in 1..threads {
-                let (start, end) = ((t * per).min(n), ((t + 1) * per).min(n));
-                if start < end {
-                    scope.spawn(move || run_range_any(kernel, buf, start, end));
-                }
-            }
-            run_range_any(kernel, buf, 0, per.min(n));
+        // LibTorch's own threads (no threads of ours to oversubscribe the cores), in chunks of
+        // whole blocks
+        let chunk = CHUNK_BLOCKS * BLOCK;
+        let chunks = n.div_ceil(chunk);
+        let done = crate::runtime::parallel_for(chunks, 1, |first, last| {
+            run_range_any(kernel, buf, first * chunk, (last * chunk).min(n));
         });
+        if !done {
+            return Err(EngineError::argument("fused: a worker failed"));
+        }
     }
     // the inputs stay alive (and their pointers valid) until the kernel is done
     drop(ins);
