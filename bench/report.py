@@ -205,7 +205,7 @@ def table_cells(row, width=None):
     return [
         row["workload"], row["case"], row["variant"], row["unit"],
         both(ours, "no result"), both(eager, "no PyTorch result"),
-        f"{row['ratio']:.2f}x" if "ratio" in row else "",
+        f"{num(row['ratio'])}x" if "ratio" in row else "",
         figure_text(ours), figure_text(eager),
         opt(row.get("torch_compile")), opt(row.get("jax_jit")),
     ]
