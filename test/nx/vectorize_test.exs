@@ -1,6 +1,19 @@
 defmodule Nx.VectorizeTest do
   use ExUnit.Case, async: true
 
+  defmodule Defns do
+    import Nx.Defn
+
+    defn combine(a, b) do
+      c = a * b + 1
+      {Nx.sum(c, axes: [0]), stop_grad(c[0][1..2])}
+    end
+
+    defn identity(a), do: a
+
+    defn grid(a), do: Nx.reshape(Nx.outer(a, a), {:auto})
+  end
+
   # Every vectorized result is checked against a loop over the vector entries: the
   # operation applied to each combination of entries of the (non-vectorized) inputs, the
   # results stacked under the merged vectorized axes.
@@ -544,6 +557,31 @@ defmodule Nx.VectorizeTest do
       check([vec(f({2, 4, 3}), :x), b], fn [m, v] ->
         Nx.LinAlg.least_squares(Nx.slice(m, [0, 0], [3, 3]), v)
       end)
+    end
+  end
+
+  describe "defn" do
+    test "vectorized parameters and results" do
+      x = vec(Nx.iota({2, 3, 4}), :x)
+      y = vec(Nx.iota({5, 4}), :y)
+      check([x, y], fn [a, b] -> Defns.combine(a, b) end)
+      check([x, Nx.iota({4})], fn [a, b] -> Defns.combine(a, b) end)
+      check([x], fn [a] -> Defns.identity(a) end)
+      check([vec(Nx.iota({2, 3}), :x)], fn [a] -> Defns.grid(a) end)
+      assert Nx.Defn.jit(&Nx.add/2).(x, y).vectorized_axes == [x: 2, y: 5]
+    end
+
+    test "Nx.Random with vectorized keys" do
+      if Code.ensure_loaded?(Nx.Random) do
+        keys = Nx.Random.key(42) |> Nx.Random.split(parts: 3) |> vec(:k)
+        check([keys], fn [k] -> Nx.Random.uniform(k, shape: {2, 2}) end)
+        check([keys], fn [k] -> Nx.Random.normal(k, 1.0, 2.0) end)
+        check([keys], fn [k] -> Nx.Random.split(k) end)
+
+        check([vec(Nx.tensor([0, 10]), :lo), keys], fn [lo, k] ->
+          k |> Nx.Random.randint(lo, 20) |> elem(0)
+        end)
+      end
     end
   end
 

@@ -50,7 +50,7 @@ defmodule Nx.Defn.Evaluator do
     fn args_list ->
       Enum.map(args_list, fn args ->
         state = %{params: List.to_tuple(args), hooks: hooks, gc: gc?}
-        {result, _caches} = Composite.traverse(expr, [%{}], &eval(&1, state, &2))
+        {result, _caches} = Composite.traverse(expr, [%{}], &eval_output(&1, state, &2))
         restore_names(result, expr)
       end)
     end
@@ -99,6 +99,12 @@ defmodule Nx.Defn.Evaluator do
   # `caches` is a list of maps from node ids to values: the innermost scope
   # (a cond branch) first, then its parents. Values are looked up in all of
   # them and stored in the innermost one.
+  #
+  # Values are devectorized tensors: nodes recorded from vectorized tensors (metadata,
+  # tuples, ...) stand for their devectorized form.
+  defp eval(%T{data: %Expr{}, vectorized_axes: [_ | _]} = expr, state, caches),
+    do: eval(Nx.Vectorize.devectorize(expr), state, caches)
+
   defp eval(%T{data: %Expr{op: :constant, args: [number]}} = out, _state, caches) do
     {backend, opts} = Nx.default_backend()
     {backend.constant(%{out | data: nil}, number, opts), caches}
@@ -119,6 +125,15 @@ defmodule Nx.Defn.Evaluator do
   end
 
   defp eval(other, _state, caches), do: {other, caches}
+
+  # Expressions compute on devectorized tensors (vectorized axes leading): a vectorized
+  # output is evaluated devectorized and vectorized again.
+  defp eval_output(%T{vectorized_axes: [_ | _] = axes} = expr, state, caches) do
+    {value, caches} = eval(Nx.Vectorize.devectorize(expr), state, caches)
+    {Nx.Vectorize.revectorize(value, Keyword.keys(axes)), caches}
+  end
+
+  defp eval_output(expr, state, caches), do: eval(expr, state, caches)
 
   defp lookup([cache | parents], id) do
     case cache do
@@ -278,7 +293,7 @@ defmodule Nx.Defn.Evaluator do
           "cannot pass a tensor expression as argument to defn, got: #{inspect(tensor)}"
   end
 
-  defp check_param!(%T{} = tensor), do: tensor
+  defp check_param!(%T{} = tensor), do: Nx.Vectorize.devectorize(tensor)
   defp check_param!(number), do: Nx.to_tensor(number)
 
   defp restore_names(result, expr) do
