@@ -3766,9 +3766,8 @@ defmodule Nx do
 
       cond do
         Nx.Vectorize.any?(start_indices) ->
-          with_vectorized_starts(tensor, start_indices, [], fn t, starts, _ ->
-            slice(t, starts, lengths, strides: strides)
-          end)
+          positions = window_positions(shape, start_indices, new_shape, lengths, strides)
+          gather(tensor, positions)
 
         new_shape == shape and Enum.all?(start_indices, &(&1 == 0)) ->
           tensor
@@ -3783,21 +3782,21 @@ defmodule Nx do
     end
   end
 
-  # Start indices that differ per vector entry: the operation runs entry by entry.
-  defp with_vectorized_starts(tensor, start_indices, others, fun) do
-    positions = for {%T{vectorized_axes: [_ | _]}, i} <- Enum.with_index(start_indices), do: i
-    vectorized = Enum.map(positions, &Enum.at(start_indices, &1))
+  # Start indices that differ per vector entry: the coordinates of every element of the
+  # window (`start + stride * i` on each axis, starts clamped so the window fits), as a
+  # tensor of shape `window_shape` followed by the rank, for gather/indexed_put.
+  defp window_positions(shape, start_indices, window_shape, lengths, strides) do
+    [Tuple.to_list(shape), start_indices, lengths, strides]
+    |> Enum.zip_with(fn [dim, start, length, stride] -> {dim, start, length, stride} end)
+    |> Enum.with_index(fn {dim, start, length, stride}, axis ->
+      start = start |> as_type({:s, 64}) |> clip(0, dim - length)
 
-    Nx.Vectorize.map_entries([tensor | others ++ vectorized], fn [t | rest] ->
-      {others, entries} = Enum.split(rest, length(others))
-
-      starts =
-        positions
-        |> Enum.zip(entries)
-        |> Enum.reduce(start_indices, fn {i, index}, acc -> List.replace_at(acc, i, index) end)
-
-      fun.(t, starts, others)
+      window_shape
+      |> iota(axis: axis, type: {:s, 64})
+      |> multiply(stride)
+      |> add(start)
     end)
+    |> stack(axis: -1)
   end
 
   defp start_index_tensors!(start_indices) do
@@ -3905,9 +3904,15 @@ defmodule Nx do
 
     cond do
       Nx.Vectorize.any?(start_indices) ->
-        with_vectorized_starts(tensor, start_indices, [slice], fn t, starts, [s] ->
-          put_slice(t, starts, s)
-        end)
+        rank = tuple_size(slice_shape)
+        ones = List.duplicate(1, rank)
+        lengths = Tuple.to_list(slice_shape)
+        positions = window_positions(shape, start_indices, slice_shape, lengths, ones)
+        count = Nx.size(slice_shape)
+
+        tensor
+        |> indexed_put(reshape(positions, {count, rank}), reshape(slice, {count}))
+        |> Map.put(:names, names)
 
       Nx.Vectorize.any?([tensor, slice]) ->
         Nx.Vectorize.apply_all([tensor, slice], [broadcast: true], fn [t, s], n ->

@@ -275,6 +275,9 @@ defmodule Nx.VectorizeTest do
       check([y], fn [a] -> Nx.reduce(a, 0.0, [axes: [1]], &Nx.add/2) end)
       check([y, vec(Nx.tensor([1.0, 2.0, 3.0]), :w)], fn [a, w] -> Nx.reduce(a, w, &Nx.add/2) end)
       check([y], fn [a] -> Nx.median(a, axis: 1) end)
+      check([vec(Nx.tensor([[1, 2, 2, 3], [4, 4, 1, 1]]), :m)], fn [a] -> Nx.mode(a) end)
+      check([y], fn [a] -> Nx.covariance(a) end)
+      check([y, vec(f({4}), :z)], fn [a, b] -> Nx.phase(Nx.complex(a, b)) end)
 
       check([y, Nx.tensor([1.0, 2.0, 3.0, 4.0])], fn [a, w] ->
         Nx.weighted_mean(a, w, axes: [1])
@@ -367,6 +370,13 @@ defmodule Nx.VectorizeTest do
       starts = vec(Nx.tensor([0, 3, 1]), :s)
       check([x, starts], fn [t, s] -> Nx.slice(t, [s, 1], [1, 3]) end)
       check([Nx.iota({6}), starts], fn [t, s] -> Nx.slice(t, [s], [2]) end)
+
+      check([x, starts, vec(Nx.tensor([4, 0]), :x)], fn [t, s, r] ->
+        Nx.slice(t, [r, s], [2, 3], strides: [1, 2])
+      end)
+
+      check([x, vec(Nx.tensor([3, -1, 1]), :i)], fn [t, i] -> t[[.., i]] end)
+      check([Nx.iota({4, 2}), vec(Nx.tensor([3, 0]), :i)], fn [t, i] -> t[i] end)
     end
 
     test "put_slice" do
@@ -375,6 +385,10 @@ defmodule Nx.VectorizeTest do
 
       check([x, vec(Nx.tensor([[[-1]], [[-2]], [[-3]]]), :y)], fn [t, s] ->
         Nx.put_slice(t, [2, 0], s)
+      end)
+
+      check([x, vec(Nx.tensor([0, 2]), :s), vec(Nx.tensor([[[7]], [[8]]]), :x)], fn [t, s, u] ->
+        Nx.put_slice(t, [s, s], u)
       end)
 
       check([Nx.iota({4}), vec(Nx.tensor([0, 2, 9]), :s)], fn [t, s] ->
