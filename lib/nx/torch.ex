@@ -165,8 +165,6 @@ defmodule Nx.Torch do
 
       iex> Nx.Torch.release_cached_memory()
       :ok
-      iex> Nx.Torch.info().allocator_cached_bytes
-      0
   """
   @spec release_cached_memory() :: :ok
   def release_cached_memory, do: NIF.rt_release_cached_memory()

@@ -27,8 +27,11 @@ defmodule Nx.AggregateFixturesTest do
 
       result =
         case op do
-          :dot -> Nx.dot(t, Nx.tensor(@case.other, type: type) |> Nx.reshape({4, 2}))
-          op -> apply(Nx, op, [t, opts])
+          :dot ->
+            Nx.dot(t, Nx.tensor(Map.fetch!(@case, :other), type: type) |> Nx.reshape({4, 2}))
+
+          op ->
+            apply(Nx, op, [t, opts])
         end
 
       assert Nx.type(result) == out

@@ -61,4 +61,10 @@ defmodule Nx.Torch.MemoryTest do
     assert_receive {:peak, peak}, 60_000
     assert peak < 700_000_000
   end
+
+  test "release_cached_memory empties the allocator's cache" do
+    for _ <- 1..3, do: Nx.iota({1_000_000}, type: :f32) |> Nx.backend_deallocate()
+    assert Nx.Torch.release_cached_memory() == :ok
+    assert Nx.Torch.info().allocator_cached_bytes == 0
+  end
 end
