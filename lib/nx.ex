@@ -65,6 +65,34 @@ defmodule Nx do
         2
       >
 
+  ## Vectorization
+
+  `vectorize/2` turns leading axes of a tensor into named *vectorized
+  axes*. They are no longer part of the shape: every function treats the
+  tensor as a collection of tensors of the remaining (inner) shape and
+  works on each of them separately, as a loop over the entries would,
+  while running as one batched operation:
+
+      iex> rows = Nx.vectorize(Nx.tensor([[1, 2, 3], [4, 5, 6]]), :row)
+      iex> Nx.divide(rows, Nx.sum(rows))
+      #Nx.Tensor<
+        vectorized[row: 2]
+        f32[3]
+        [
+          [0.16666667, 0.33333334, 0.5],
+          [0.26666668, 0.33333334, 0.4]
+        ]
+      >
+
+  Axis options (`:axes`, `:axis`, permutations, windows) refer to the
+  inner shape. When several inputs are vectorized, their vectorized axes
+  are matched by name: axes of the same name must have the same size (or
+  size 1, which is repeated), and the result is vectorized over every
+  name found, in order of appearance. `devectorize/2` turns vectorized
+  axes back into leading axes; `revectorize/3`, `reshape_vectors/2` and
+  `broadcast_vectors/2` rearrange them. Vectorized tensors work inside
+  `defn` too.
+
   ## Backends
 
   The `Nx` module validates arguments and computes the type, shape and

@@ -110,7 +110,8 @@ defmodule Nx.Defn.Evaluator do
     {backend.constant(%{out | data: nil}, number, opts), caches}
   end
 
-  defp eval(%T{data: %Expr{op: :tensor, args: [tensor]}}, _state, caches), do: {tensor, caches}
+  defp eval(%T{data: %Expr{op: :tensor, args: [tensor]}}, _state, caches),
+    do: {Nx.Vectorize.devectorize(tensor), caches}
 
   defp eval(%T{data: %Expr{id: id}} = expr, state, caches) do
     case lookup(caches, id) do
