@@ -9,7 +9,6 @@
 //!   `attrs` the operation's static arguments (see `decode_op`).
 use crate::decode;
 use crate::errors::{raise, NifResult, OrRaise};
-use crate::nif_pair;
 use crate::resource::{wrap, TRef};
 use nx_engine::ops::elementwise::{BinaryOp, UnaryOp};
 use nx_engine::ops::reduce::Reduction;
@@ -254,8 +253,8 @@ fn p_build<'a>(
     Ok((ResourceArc::new(ProgramRef(program)), cost, fused))
 }
 
-fn run(program: PRef, inputs: Vec<TRef>) -> NifResult<Vec<TRef>> {
-    let vals = inputs
+fn input_vals(inputs: &[TRef]) -> NifResult<Vec<exec::Val>> {
+    inputs
         .iter()
         .map(|t| {
             Ok(exec::Val {
@@ -263,15 +262,38 @@ fn run(program: PRef, inputs: Vec<TRef>) -> NifResult<Vec<TRef>> {
                 ty: t.0.ty(),
             })
         })
-        .collect::<NifResult<Vec<_>>>()?;
-    let outs = exec::run(&program.0, vals).or_raise()?;
+        .collect()
+}
+
+/// Small programs: run right here, on the calling (normal) scheduler.
+#[rustler::nif]
+fn p_run(program: PRef, inputs: Vec<TRef>) -> NifResult<Vec<TRef>> {
+    let outs = exec::run(&program.0, input_vals(&inputs)?).or_raise()?;
     Ok(outs.into_iter().map(|v| wrap(v.t, v.ty)).collect())
 }
 
-nif_pair!(p_run, p_run_dirty, run,
-    (program: PRef, inputs: Vec<TRef>), [program, inputs], NifResult<Vec<TRef>>);
+/// The rest: on the engine's program thread (one OpenMP team for all programs), while this
+/// dirty CPU scheduler waits.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn p_run_dirty(program: PRef, inputs: Vec<TRef>) -> NifResult<Vec<TRef>> {
+    let vals = input_vals(&inputs)?;
+    let outs = exec::run_there(ProgramHandle(program), vals).or_raise()?;
+    Ok(outs.into_iter().map(|v| wrap(v.t, v.ty)).collect())
+}
 
+/// CUDA programs mostly wait on the device: a dirty IO scheduler runs them.
 #[rustler::nif(schedule = "DirtyIo")]
 fn p_run_io(program: PRef, inputs: Vec<TRef>) -> NifResult<Vec<TRef>> {
-    run(program, inputs)
+    let outs = exec::run(&program.0, input_vals(&inputs)?).or_raise()?;
+    Ok(outs.into_iter().map(|v| wrap(v.t, v.ty)).collect())
+}
+
+/// A program resource that derefs to the engine program, to send to the program thread.
+struct ProgramHandle(PRef);
+
+impl std::ops::Deref for ProgramHandle {
+    type Target = Program;
+    fn deref(&self) -> &Program {
+        &self.0 .0
+    }
 }

@@ -403,3 +403,85 @@ fn clamp_starts(shape: &[i64], starts: Vec<i64>, lengths: &[i64]) -> Result<Vec<
         .map(|(&s, (&d, &l))| s.max(0).min((d - l).max(0)))
         .collect())
 }
+
+/// Runs programs on one long-lived OS thread when it is free.
+///
+/// LibTorch (through OpenMP) gives every OS thread that starts a parallel region its own team
+/// of worker threads, which spin for a while after each region; programs run from whichever
+/// dirty scheduler picks them up would wake several teams whose spinning workers compete for
+/// the same cores. Running them on one thread keeps one team. When that thread is busy (a
+/// concurrent or a very long program), the caller runs its program itself rather than wait, so
+/// one program that never ends cannot hold up the others.
+mod executor {
+    use super::{run, Program, Val};
+    use crate::error::{EngineError, Result};
+    use parking_lot::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc;
+
+    static BUSY: AtomicBool = AtomicBool::new(false);
+
+    type Job = Box<dyn FnOnce() + Send>;
+
+    static SENDER: once_cell::sync::Lazy<Mutex<Option<mpsc::Sender<Job>>>> =
+        once_cell::sync::Lazy::new(|| Mutex::new(None));
+
+    fn sender() -> Result<mpsc::Sender<Job>> {
+        let mut guard = SENDER.lock();
+        if let Some(tx) = guard.as_ref() {
+            return Ok(tx.clone());
+        }
+        let threads = crate::runtime::num_threads();
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("nx_torch_program".into())
+            .spawn(move || {
+                if threads > 0 {
+                    crate::runtime::set_num_threads(threads);
+                }
+                for job in rx {
+                    job();
+                }
+            })
+            .map_err(|e| EngineError::argument(format!("cannot start the program thread: {e}")))?;
+        *guard = Some(tx.clone());
+        Ok(tx)
+    }
+
+    /// Runs `program` on the executor thread and waits for the result.
+    pub fn run_there<P>(program: P, inputs: Vec<Val>) -> Result<Vec<Val>>
+    where
+        P: std::ops::Deref<Target = Program> + Send + 'static,
+    {
+        if BUSY
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return run(&program, inputs);
+        }
+        let (done_tx, done_rx) = mpsc::sync_channel::<Result<Vec<Val>>>(1);
+        let job: Job = Box::new(move || {
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&program, inputs)))
+                    .unwrap_or_else(|_| Err(EngineError::argument("a compiled program panicked")));
+            BUSY.store(false, Ordering::Release);
+            let _ = done_tx.send(result);
+        });
+        let sent = sender().and_then(|tx| {
+            tx.send(job).map_err(|_| {
+                // the thread is gone (it cannot panic, but be safe): the next call starts another
+                *SENDER.lock() = None;
+                EngineError::argument("the program thread is not running")
+            })
+        });
+        if let Err(e) = sent {
+            BUSY.store(false, Ordering::Release);
+            return Err(e);
+        }
+        done_rx
+            .recv()
+            .unwrap_or_else(|_| Err(EngineError::argument("the program thread stopped")))
+    }
+}
+
+pub use executor::run_there;
