@@ -585,6 +585,19 @@ defmodule Nx.VectorizeTest do
       assert Nx.Defn.jit(&Nx.add/2).(x, y).vectorized_axes == [x: 2, y: 5]
     end
 
+    test "gradients are taken entry by entry" do
+      x = vec(f({2, 3}), :x)
+      w = f({3})
+      loss = fn x, w -> Nx.sum(Nx.multiply(Nx.sin(Nx.multiply(x, w)), w)) end
+
+      check([x], fn [a] -> Nx.Defn.grad(a, &loss.(&1, w)) end)
+      check([x, w], fn [a, b] -> Nx.Defn.grad(b, &loss.(a, &1)) end)
+
+      check([x, vec(f({4, 3}), :y)], fn [a, b] ->
+        Nx.Defn.value_and_grad({a, b}, fn {a, b} -> Nx.dot(a, b) end)
+      end)
+    end
+
     test "Nx.Random with vectorized keys" do
       if Code.ensure_loaded?(Nx.Random) do
         keys = Nx.Random.key(42) |> Nx.Random.split(parts: 3) |> vec(:k)

@@ -60,21 +60,60 @@ defmodule Nx.Defn.Grad do
   # `{value, gradient}`, where the gradient is taken of `transform.(value)`
   # and has the structure of `to_grad`. Must be called while tracing.
   def transform(to_grad, fun, transform) when is_function(fun, 1) and is_function(transform, 1) do
+    {wrapped, targets, value, output} = trace(to_grad, fun, transform)
+
+    # Vectorized outputs are differentiated entry by entry: inputs lacking some of the
+    # output's vectorized axes are broadcast over them (and traced again), so that each
+    # entry of the output depends only on its own entries of the inputs.
+    {wrapped, targets, value, output} =
+      case output.vectorized_axes do
+        [] ->
+          {wrapped, targets, value, output}
+
+        axes ->
+          if Enum.all?(targets, &Enum.all?(axes, fn {name, _} -> &1.vectorized_axes[name] end)) do
+            {wrapped, targets, value, output}
+          else
+            to_grad |> Composite.traverse(&broadcast_vectors(&1, axes)) |> trace(fun, transform)
+          end
+      end
+
+    # Expressions compute on devectorized tensors: the gradient of the sum of all entries
+    # of the output is taken with respect to the devectorized targets.
+    output = Nx.Vectorize.devectorize(output)
+    grads = backprop([{output, ones(output)}], Enum.map(targets, &Nx.Vectorize.devectorize/1))
+
+    grads =
+      Enum.zip_with(grads, targets, fn grad, target ->
+        Nx.Vectorize.revectorize(grad, Keyword.keys(target.vectorized_axes))
+      end)
+
+    {gradient, []} =
+      Composite.traverse(wrapped, grads, fn _leaf, [grad | rest] -> {grad, rest} end)
+
+    {value, gradient}
+  end
+
+  defp trace(to_grad, fun, transform) do
     {wrapped, targets} =
       Composite.traverse(to_grad, [], fn leaf, acc ->
         target = Expr.metadata(leaf, %{__MODULE__ => :to_grad})
         {target, [target | acc]}
       end)
 
-    targets = Enum.reverse(targets)
     value = fun.(wrapped)
-    output = value |> transform.() |> output!()
-    grads = backprop([{output, ones(output)}], targets)
+    {wrapped, Enum.reverse(targets), value, value |> transform.() |> output!()}
+  end
 
-    {gradient, []} =
-      Composite.traverse(wrapped, grads, fn _leaf, [grad | rest] -> {grad, rest} end)
+  defp broadcast_vectors(leaf, axes) do
+    anchor =
+      0.0
+      |> Nx.tensor(backend: Expr)
+      |> Nx.broadcast(List.to_tuple(Keyword.values(axes)))
+      |> Nx.vectorize(Keyword.keys(axes))
 
-    {value, gradient}
+    [_, leaf] = Nx.broadcast_vectors([anchor, leaf])
+    leaf
   end
 
   defp output!(%T{data: %Expr{}} = tensor), do: tensor
