@@ -12,6 +12,14 @@ defmodule Nx.VectorizeTest do
     defn identity(a), do: a
 
     defn grid(a), do: Nx.reshape(Nx.outer(a, a), {:auto})
+
+    defn branches(a, b) do
+      cond do
+        Nx.sum(a) > 10 -> {a * 2 + b, b}
+        Nx.sum(a) > 3 -> {b - a, b + 1}
+        true -> {a, 0}
+      end
+    end
   end
 
   # Every vectorized result is checked against a loop over the vector entries: the
@@ -583,6 +591,16 @@ defmodule Nx.VectorizeTest do
       check([x], fn [a] -> Defns.identity(a) end)
       check([vec(Nx.iota({2, 3}), :x)], fn [a] -> Defns.grid(a) end)
       assert Nx.Defn.jit(&Nx.add/2).(x, y).vectorized_axes == [x: 2, y: 5]
+    end
+
+    test "cond picks the branch of each entry" do
+      x = vec(Nx.tensor([[0, 1], [1, 3], [5, 7]]), :x)
+      check([x, Nx.tensor(5)], fn [a, b] -> Defns.branches(a, b) end)
+      check([x, vec(Nx.tensor([10, 20]), :y)], fn [a, b] -> Defns.branches(a, b) end)
+
+      check([Nx.tensor([4, 4]), vec(Nx.tensor([10, 20]), :y)], fn [a, b] ->
+        Defns.branches(a, b)
+      end)
     end
 
     test "gradients are taken entry by entry" do

@@ -208,6 +208,31 @@ defmodule Nx.Defn.Expr do
   def cond([], last), do: last
 
   def cond(clauses, last) do
+    if vectorized_cond?(clauses, last),
+      do: vectorized_cond(clauses, last),
+      else: plain_cond(clauses, last)
+  end
+
+  defp vectorized_cond?(clauses, last) do
+    values = [last | Enum.flat_map(clauses, &Tuple.to_list/1)]
+    values |> Composite.flatten_list() |> Nx.Vectorize.any?()
+  end
+
+  # With vectorized predicates or branches each vector entry takes its own branch: every
+  # branch is computed and the entries are picked from them with select.
+  defp vectorized_cond(clauses, last) do
+    last = to_container_expr(last)
+
+    clauses
+    |> Enum.reverse()
+    |> Enum.reduce(last, fn {pred, branch}, acc ->
+      branch_leaves = Composite.flatten_list([to_container_expr(branch)])
+      acc_leaves = Composite.flatten_list([acc])
+      rebuild(last, Enum.zip_with(branch_leaves, acc_leaves, &Nx.select(pred, &1, &2)))
+    end)
+  end
+
+  defp plain_cond(clauses, last) do
     {preds, branches} = Enum.unzip(clauses)
     {preds, context} = to_exprs(preds)
     branches = Enum.map([last | branches], &to_container_expr/1)
