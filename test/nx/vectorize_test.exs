@@ -630,6 +630,30 @@ defmodule Nx.VectorizeTest do
     end
   end
 
+  describe "errors" do
+    test "report the inner shapes" do
+      x = vec(Nx.iota({2, 3}), :x)
+
+      assert_raise ArgumentError,
+                   ~r/cannot broadcast tensor of dimensions \{3\} to \{2, 2\}/,
+                   fn ->
+                     Nx.broadcast(x, {2, 2})
+                   end
+
+      assert_raise ArgumentError, ~r/expected all shapes to match/, fn ->
+        Nx.concatenate([x, Nx.iota({2, 2})])
+      end
+
+      assert_raise ArgumentError, "padding value must be a scalar and non-vectorized", fn ->
+        Nx.pad(x, vec(Nx.tensor([0, 1]), :x), [{1, 1, 0}])
+      end
+
+      assert_raise ArgumentError,
+                   "to_pointer does not support vectorized tensors, devectorize first",
+                   fn -> Nx.to_pointer(x) end
+    end
+  end
+
   describe "inspect" do
     test "vectorized results print their vectorized axes" do
       result = Nx.sum(vec(Nx.iota({2, 3}), :rows), axes: [0])
