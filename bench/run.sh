@@ -94,3 +94,9 @@ echo >&2
 "$PYBIN" bench/report.py --nx "$NX_OUT" --torch "$TORCH_OUT" --out-dir "$RESULTS" \
   --stamp "$STAMP" --commit "$COMMIT" --nx-status "${STATUS[nx]}" --torch-status "${STATUS[torch]}" \
   --busy "$busy" --nx-ticks "${BUSY[nx]}" "${TOTAL[nx]}" --torch-ticks "${BUSY[torch]}" "${TOTAL[torch]}"
+
+# Rows that cannot run are part of the table; a side that crashed fails the command.
+if [ "${STATUS[nx]}" -ne 0 ] || [ "${STATUS[torch]}" -ne 0 ]; then
+  echo "a side exited with an error (Nx: ${STATUS[nx]}, PyTorch: ${STATUS[torch]})" >&2
+  exit 1
+fi
