@@ -13,6 +13,12 @@ defmodule Nx.VectorizeTest do
 
     defn grid(a), do: Nx.reshape(Nx.outer(a, a), {:auto})
 
+    defn count_up(x, step) do
+      while {x, step, i = 0}, Nx.sum(x) < 10 do
+        {x + step, step, i + 1}
+      end
+    end
+
     defn branches(a, b) do
       cond do
         Nx.sum(a) > 10 -> {a * 2 + b, b}
@@ -601,6 +607,12 @@ defmodule Nx.VectorizeTest do
       check([Nx.tensor([4, 4]), vec(Nx.tensor([10, 20]), :y)], fn [a, b] ->
         Defns.branches(a, b)
       end)
+    end
+
+    test "while loops run each entry until its condition fails" do
+      x = vec(Nx.tensor([[1, 2], [3, 4], [6, 6]]), :x)
+      check([x, 1], fn [a, s] -> Defns.count_up(a, s) end)
+      check([x, vec(Nx.tensor([1, 3]), :s)], fn [a, s] -> Defns.count_up(a, s) end)
     end
 
     test "gradients are taken entry by entry" do

@@ -504,8 +504,15 @@ defmodule Nx.Defn.Expr do
         {arg, context} = to_params(initial, :while)
         condition = condition_body.(:condition, arg) |> to_pred(line, file, :while)
         body = condition_body.(:body, arg) |> to_container_expr()
-        compatible_while!(file, line, initial, body)
-        while(initial, context, arg, condition, body)
+
+        if condition.vectorized_axes == [] and
+             Composite.flatten_list([initial]) |> Enum.map(& &1.vectorized_axes) ==
+               Composite.flatten_list([body]) |> Enum.map(& &1.vectorized_axes) do
+          compatible_while!(file, line, initial, body)
+          while(initial, context, arg, condition, body)
+        else
+          vectorized_while(file, line, initial, condition_body, 4)
+        end
 
       {:while, %T{} = tensor} ->
         tensor = to_expr(tensor)
@@ -532,6 +539,66 @@ defmodule Nx.Defn.Expr do
           "generators in while expect a range or a tensor, got: #{inspect(other)}"
         )
     end
+  end
+
+  # A condition or state that differs per vector entry: every entry carries its own state
+  # (each part of the state is broadcast over the vectorized axes of the condition and of
+  # what the body makes of it, traced again until they are stable), the loop runs while
+  # the condition of some entry holds, and entries whose condition fails keep their state.
+  defp vectorized_while(file, line, initial, condition_body, rounds) do
+    {arg, context} = to_params(initial, :while)
+    condition = condition_body.(:condition, arg) |> to_pred(line, file, :while)
+    body = condition_body.(:body, arg) |> to_container_expr()
+    initial_leaves = Composite.flatten_list([initial])
+    body_leaves = Composite.flatten_list([body])
+
+    grown =
+      Enum.zip_with(initial_leaves, body_leaves, fn leaf, next ->
+        with_vectors(leaf, Nx.Vectorize.canonical_axes([condition, leaf, next]))
+      end)
+
+    stable? =
+      Enum.zip_with(
+        initial_leaves,
+        grown,
+        &(Enum.sort(&1.vectorized_axes) == Enum.sort(&2.vectorized_axes))
+      )
+      |> Enum.all?()
+
+    cond do
+      stable? ->
+        arg_leaves = Composite.flatten_list([arg])
+
+        next =
+          Enum.zip_with(body_leaves, arg_leaves, fn next, current ->
+            condition |> Nx.select(next, current) |> with_vectors(current.vectorized_axes)
+          end)
+
+        body = rebuild(body, next)
+        compatible_while!(file, line, initial, body)
+        any = condition |> Nx.devectorize() |> Nx.any()
+        while(initial, context, arg, any, body)
+
+      rounds > 0 ->
+        vectorized_while(file, line, rebuild(initial, grown), condition_body, rounds - 1)
+
+      true ->
+        compatible_while!(file, line, initial, body)
+    end
+  end
+
+  # The tensor broadcast over the vectorized `axes` (a superset of its own), in their order.
+  defp with_vectors(tensor, []), do: tensor
+
+  defp with_vectors(tensor, axes) do
+    anchor =
+      0
+      |> Nx.tensor(backend: __MODULE__)
+      |> Nx.broadcast(List.to_tuple(Keyword.values(axes)))
+      |> Nx.vectorize(Keyword.keys(axes))
+
+    [_, tensor] = Nx.broadcast_vectors([anchor, tensor])
+    tensor
   end
 
   defp take_row(tensor, index) do
