@@ -5804,11 +5804,48 @@ defmodule Nx do
         opts[:input_permutation] == nil and opts[:output_permutation] == nil and
         opts[:batch_group_size] == 1
 
-    if foldable? do
-      fold_vectorized_conv(tensor, kernel, opts)
-    else
-      Nx.Vectorize.map_entries([tensor, kernel], fn [t, k] -> conv_impl(t, k, opts) end)
+    groupable? =
+      tuple_size(tensor.shape) == tuple_size(kernel.shape) and
+        opts[:input_permutation] == nil and opts[:output_permutation] == nil and
+        opts[:kernel_permutation] == nil and opts[:batch_group_size] == 1
+
+    cond do
+      foldable? ->
+        fold_vectorized_conv(tensor, kernel, opts)
+
+      groupable? ->
+        grouped_vectorized_conv(tensor, kernel, opts)
+
+      true ->
+        Nx.Vectorize.map_entries([tensor, kernel], fn [t, k] -> conv_impl(t, k, opts) end)
     end
+  end
+
+  # A vectorized kernel: the entries become feature groups of one convolution, their
+  # channels side by side in the input and their output channels in the kernel.
+  defp grouped_vectorized_conv(tensor, kernel, opts) do
+    Nx.Vectorize.apply_all([tensor, kernel], [broadcast: true], fn [t, k], n ->
+      {lead, [batch, channels | spatial]} = t.shape |> Tuple.to_list() |> Enum.split(n)
+      {_, [outputs, inputs | kernel_spatial]} = k.shape |> Tuple.to_list() |> Enum.split(n)
+      entries = Enum.product(lead)
+      rest = Enum.to_list(2..(length(spatial) + 2)//1)
+
+      t =
+        t
+        |> reshape(List.to_tuple([entries, batch, channels | spatial]))
+        |> transpose(axes: [1, 0 | rest])
+        |> reshape(List.to_tuple([batch, entries * channels | spatial]))
+
+      k = reshape(k, List.to_tuple([entries * outputs, inputs | kernel_spatial]))
+      groups = entries * opts[:feature_group_size]
+      out = conv_impl(t, k, Keyword.put(opts, :feature_group_size, groups))
+      [_, _ | out_spatial] = Tuple.to_list(out.shape)
+
+      out
+      |> reshape(List.to_tuple([batch, entries, outputs | out_spatial]))
+      |> transpose(axes: [1, 0 | rest])
+      |> reshape(List.to_tuple(lead ++ [batch, outputs | out_spatial]))
+    end)
   end
 
   defp fold_vectorized_conv(tensor, kernel, opts) do
