@@ -41,7 +41,19 @@ defmodule Nx.Torch.Compiler do
     device = device(opts)
     fuse? = Keyword.get(opts, :fuse, true)
 
-    case entry(key, vars, fun, hooks, device, fuse?, Keyword.get(opts, :cache, true)) do
+    # Programs are lowered for plain tensors; vectorized inputs run with the Evaluator, which
+    # devectorizes them.
+    vectorized? =
+      vars
+      |> Composite.flatten_list()
+      |> Enum.any?(&match?(%Nx.Tensor{vectorized_axes: [_ | _]}, &1))
+
+    compiled =
+      if vectorized?,
+        do: {:evaluator, :vectorized},
+        else: entry(key, vars, fun, hooks, device, fuse?, Keyword.get(opts, :cache, true))
+
+    case compiled do
       %{} = program ->
         fn args_list -> Enum.map(args_list, &run(program, &1, hooks)) end
 
