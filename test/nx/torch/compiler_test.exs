@@ -226,6 +226,26 @@ defmodule Nx.Torch.CompilerTest do
       run_both(&affine/2, [x, Nx.tensor(2, type: :u8)])
     end
 
+    test "single-element operands of every common type, views included" do
+      x = rand({2, 700})
+      big = Nx.tensor(2 ** 40 + 3, type: :s64)
+      view = Nx.iota({5}, type: :f32) |> Nx.add(0.25) |> Nx.slice([3], [1]) |> Nx.reshape({})
+
+      for y <- [
+            Nx.tensor(-3, type: :s32),
+            big,
+            Nx.tensor(-0.3, type: :f32),
+            Nx.tensor(1.0e-30, type: :f32),
+            Nx.tensor(:nan, type: :f32),
+            view,
+            Nx.tensor(7, type: :s16),
+            Nx.tensor(200, type: :u8)
+          ] do
+        run_both(&affine/2, [x, y])
+        run_both(&fused_everything/2, [x, y])
+      end
+    end
+
     test "f64 and integer chains take the plain path" do
       run_both(&w2_chain/1, [rand({1000}) |> Nx.as_type(:f64)])
       run_both(&affine/2, [Nx.iota({1000}), Nx.iota({1000})])

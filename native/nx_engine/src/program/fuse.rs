@@ -413,6 +413,31 @@ fn run_range_any(kernel: &Kernel, buf: Buffers, start: usize, end: usize) {
     }
 }
 
+/// Reads a single-element CPU operand of a common type straight from its buffer, converted
+/// to f32 as a cast to f32 would (round to nearest): no LibTorch call per scalar per run,
+/// which costs more than a small kernel itself. `None`: take the general path.
+fn scalar_fast(t: &Tensor, ty: NxType) -> Option<f32> {
+    if t.device() != Device::Cpu || t.numel() != 1 {
+        return None;
+    }
+    let kind = t.f_kind().ok()?;
+    let ptr = t.data_ptr();
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: a CPU tensor with one element of `kind`: `data_ptr` (storage offset included)
+    // points at that element, which lives as long as `t`; unaligned reads are used anyway.
+    unsafe {
+        Some(match (ty, kind) {
+            (NxType::F32, Kind::Float) => (ptr as *const f32).read_unaligned(),
+            (NxType::F64, Kind::Double) => (ptr as *const f64).read_unaligned() as f32,
+            (NxType::S64, Kind::Int64) => (ptr as *const i64).read_unaligned() as f32,
+            (NxType::S32, Kind::Int) => (ptr as *const i32).read_unaligned() as f32,
+            _ => return None,
+        })
+    }
+}
+
 /// Runs a fused kernel: `inputs` are the instruction's args (whole f32 tensors, then single
 /// elements), `outs` its result templates. Returns the output tensors.
 pub fn run(
@@ -445,13 +470,19 @@ pub fn run(
             if t.numel() != 1 || ty.is_complex() {
                 return Err(EngineError::argument("fused: expected a single element"));
             }
-            // Nx converts the operand to the output type first
-            let v = cast(&t, ty, NxType::F32)?
-                .f_to_kind(Kind::Double)
-                .and_then(|v| v.f_reshape([1]))
-                .and_then(|v| v.f_double_value(&[0]))
-                .ctx(op)?;
-            scalars.push(v as f32);
+            let v = match scalar_fast(&t, ty) {
+                Some(v) => v,
+                None => {
+                    // Nx converts the operand to the output type first
+                    let v = cast(&t, ty, NxType::F32)?
+                        .f_to_kind(Kind::Double)
+                        .and_then(|v| v.f_reshape([1]))
+                        .and_then(|v| v.f_double_value(&[0]))
+                        .ctx(op)?;
+                    v as f32
+                }
+            };
+            scalars.push(v);
         }
     }
     let mut results = Vec::with_capacity(outs.len());
