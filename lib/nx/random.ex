@@ -880,68 +880,18 @@ defmodule Nx.Random do
     |> reshape_named(shape, opts[:names])
   end
 
-  # A matrix `a` with `a . aᵀ == covariance`. Nx.LinAlg is looked up at run time so that
-  # this module does not depend on it being compiled; without it, Cholesky is done here.
-  defp factor(covariance, method) do
-    linalg = linalg()
-    linalg? = Code.ensure_loaded?(linalg)
+  # A matrix `a` with `a . aᵀ == covariance`.
+  defp factor(covariance, :cholesky), do: Nx.LinAlg.cholesky(covariance)
 
-    case method do
-      :cholesky ->
-        if linalg? and function_exported?(linalg, :cholesky, 1),
-          do: apply(linalg, :cholesky, [covariance]),
-          else: cholesky(covariance)
-
-      :svd ->
-        require_linalg!(linalg?, :svd)
-        {u, s, _vt} = apply(linalg, :svd, [covariance])
-        Nx.multiply(u, Nx.sqrt(s))
-
-      :eigh ->
-        require_linalg!(linalg?, :eigh)
-        {s, u} = apply(linalg, :eigh, [covariance])
-        Nx.multiply(u, Nx.sqrt(s))
-    end
+  defp factor(covariance, :svd) do
+    {u, s, _vt} = Nx.LinAlg.svd(covariance)
+    Nx.multiply(u, Nx.sqrt(s))
   end
 
-  defp linalg, do: Module.concat(Nx, LinAlg)
-
-  defp require_linalg!(linalg?, fun) do
-    unless linalg? and function_exported?(linalg(), fun, 1) do
-      raise ArgumentError, "method: #{inspect(fun)} needs Nx.LinAlg.#{fun}/1"
-    end
+  defp factor(covariance, :eigh) do
+    {s, u} = Nx.LinAlg.eigh(covariance)
+    Nx.multiply(u, Nx.sqrt(s))
   end
-
-  # Cholesky-Banachiewicz, one column at a time, written out for the (static) size.
-  defp cholesky(matrix) do
-    {n, n} = Nx.shape(matrix)
-    rows = Nx.iota({n}, type: {:s, 32})
-
-    columns =
-      Enum.reduce(0..(n - 1)//1, [], fn j, columns ->
-        rest =
-          Enum.reduce(Enum.reverse(columns), column_of(matrix, j), fn column, acc ->
-            Nx.subtract(acc, Nx.multiply(column, column[j]))
-          end)
-
-        diagonal = Nx.sqrt(rest[j])
-        below = Nx.divide(rest, diagonal)
-
-        column =
-          Nx.select(
-            Nx.greater(rows, j),
-            below,
-            Nx.select(Nx.equal(rows, j), diagonal, Nx.tensor(0, type: Nx.type(matrix)))
-          )
-
-        [column | columns]
-      end)
-
-    columns |> Enum.reverse() |> Nx.stack(axis: 1)
-  end
-
-  defp column_of(matrix, j),
-    do: matrix |> Nx.slice_along_axis(j, 1, axis: 1) |> Nx.squeeze(axes: [1])
 
   ## Gumbel
 
