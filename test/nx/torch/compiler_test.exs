@@ -63,6 +63,17 @@ defmodule Nx.Torch.CompilerTest do
     {a * b, Nx.negate(a), Nx.exp(b) |> Nx.sum()}
   end
 
+  defn transposed_dot(a, b) do
+    p = Nx.dot(a, [0], b, [0])
+    q = Nx.dot(a, [1], b, [1]) |> Nx.transpose()
+    {Nx.transpose(p) * 0.5, q - 1}
+  end
+
+  defn transposed_dot_shared(a, b) do
+    p = Nx.dot(a, [0], b, [0])
+    {Nx.transpose(p) * 0.5, p + 1}
+  end
+
   defn integer_ops(a, b) do
     {Nx.quotient(a, b), Nx.remainder(a, b), a + b, a * b, a - b, Nx.bitwise_xor(a, b),
      Nx.right_shift(a, Nx.remainder(Nx.abs(b), 8)), a > b, Nx.max(a, b), -a}
@@ -224,6 +235,15 @@ defmodule Nx.Torch.CompilerTest do
       run_both(&fused_everything/2, [x, y], fuse: false)
       run_both(&affine/2, [x, 3])
       run_both(&affine/2, [x, Nx.tensor(2, type: :u8)])
+    end
+
+    test "transposed products of matrices, alone or also read as they are" do
+      a = rand({6, 5})
+      b = rand({6, 5}, -1.0, 1.0)
+      run_both(&transposed_dot/2, [a, b])
+      run_both(&transposed_dot_shared/2, [a, b])
+      run_both(&transposed_dot/2, [Nx.iota({4, 4}), Nx.iota({4, 4})])
+      run_both(&transposed_dot/2, [Nx.iota({4, 3}, type: :s32), rand({4, 3})])
     end
 
     test "single-element operands of every common type, views included" do

@@ -243,6 +243,7 @@ fn finish_block(
         .iter_mut()
         .map(|i| finish_instr(i, info, fuse, fused))
         .collect();
+    fold_transposed_dots(&mut instrs, &mut read_by, live_out, info);
     if fuse {
         let (planned, count) = fuse::plan(instrs, &read_by, live_out, info);
         *fused += count;
@@ -294,6 +295,87 @@ fn finish_block(
     block.free_after = free_after;
     block.locals = locals.into_iter().collect();
     outer
+}
+
+/// `transpose(dot(a, b), [1, 0])` of two matrices, where nothing else reads the product,
+/// becomes `dot(b, a)`: the product comes out in the layout its readers want, instead of as a
+/// strided view that the next element-wise pass must copy (gradients of weights: W7).
+fn fold_transposed_dots(
+    instrs: &mut Vec<Instr>,
+    read_by: &mut Vec<Vec<usize>>,
+    live_out: &[usize],
+    info: &Info,
+) {
+    let mut readers: HashMap<usize, usize> = HashMap::new();
+    for r in read_by.iter() {
+        for &s in r {
+            *readers.entry(s).or_insert(0) += 1;
+        }
+    }
+    let mut producer: HashMap<usize, usize> = HashMap::new();
+    for (j, instr) in instrs.iter().enumerate() {
+        for o in &instr.outs {
+            producer.insert(o.slot, j);
+        }
+    }
+    let matrix = |slot: usize| info.get(&slot).is_some_and(|(_, s)| s.len() == 2);
+    let mut remove = vec![false; instrs.len()];
+    for t in 0..instrs.len() {
+        let (Op::Transpose { axes }, [arg], [t_out]) = (
+            &instrs[t].op,
+            instrs[t].args.as_slice(),
+            instrs[t].outs.as_slice(),
+        ) else {
+            continue;
+        };
+        if axes.as_slice() != [1, 0]
+            || live_out.contains(arg)
+            || readers.get(arg).copied() != Some(1)
+        {
+            continue;
+        }
+        let Some(&d) = producer.get(arg) else {
+            continue;
+        };
+        let t_out = t_out.clone();
+        let dot = &mut instrs[d];
+        let Op::Dot {
+            contract_a,
+            batch_a,
+            contract_b,
+            batch_b,
+        } = &mut dot.op
+        else {
+            continue;
+        };
+        let ok = batch_a.is_empty()
+            && batch_b.is_empty()
+            && contract_a.len() == 1
+            && contract_b.len() == 1
+            && dot.args.len() == 2
+            && dot.outs.len() == 1
+            && dot.outs[0].ty == t_out.ty
+            && dot.args.iter().all(|&a| matrix(a));
+        if !ok {
+            continue;
+        }
+        std::mem::swap(contract_a, contract_b);
+        dot.args.swap(0, 1);
+        dot.outs[0] = t_out;
+        remove[t] = true;
+    }
+    if remove.iter().any(|&r| r) {
+        let mut k = 0;
+        instrs.retain(|_| {
+            k += 1;
+            !remove[k - 1]
+        });
+        let mut k = 0;
+        read_by.retain(|_| {
+            k += 1;
+            !remove[k - 1]
+        });
+    }
 }
 
 /// Outer reads of an already finished `while` or `cond` (recomputed after fusion, which
