@@ -549,6 +549,21 @@ defmodule Nx.RandomTest do
       assert Nx.to_list(s) == Nx.to_list(es)
     end
 
+    test "gives the same bits under Nx.Torch.Compiler" do
+      key = Nx.Random.key(21)
+      eager = Sampler.draw(key)
+      compiled = Nx.Defn.jit(&Sampler.draw/1, compiler: Nx.Torch.Compiler).(key)
+
+      for {a, b} <- Enum.zip(Tuple.to_list(eager), Tuple.to_list(compiled)) do
+        assert Nx.to_list(a) == Nx.to_list(b)
+      end
+
+      gumbel = &Nx.Random.gumbel(&1, shape: {4, 3})
+      {eager, _} = gumbel.(key)
+      {compiled, _} = Nx.Defn.jit(gumbel, compiler: Nx.Torch.Compiler).(key)
+      assert Nx.to_list(eager) == Nx.to_list(compiled)
+    end
+
     test "key and fold_in trace" do
       assert Nx.to_list(Sampler.seeded(Nx.tensor(999_999_999_999, type: :u64))) ==
                [232, 3_567_587_327]
