@@ -91,7 +91,8 @@ defmodule Nx.Torch.Compiler do
 
   defp entry(key, vars, fun, hooks, device, fuse?, true) do
     templates = vars |> Composite.flatten_list() |> Enum.map(&%{&1 | data: nil})
-    cache_key = {key, templates, device, fuse?, hooks |> Map.keys() |> Enum.sort()}
+    hook_names = if hooks == %{}, do: [], else: hooks |> Map.keys() |> Enum.sort()
+    cache_key = {key, templates, device, fuse?, hook_names}
     table = table()
 
     case :ets.lookup(table, cache_key) do
@@ -191,12 +192,21 @@ defmodule Nx.Torch.Compiler do
           {ref, cost, fused} =
             NIF.p_build(spec.inputs, literals, spec.instrs, spec.outputs, code, fuse?)
 
+          templates = Enum.map(outputs, &%{&1 | data: nil})
+          result = Lower.template(expr)
+
           %{
             ref: ref,
             runner: runner(device, cost),
             device: device,
-            result: Lower.template(expr),
-            templates: Enum.map(outputs, &%{&1 | data: nil}),
+            result: result,
+            # a single tensor result with no hooks: the one output is the result
+            single: match?([], spec.hooks) and match?(%T{}, result) and match?([_], templates),
+            templates: templates,
+            n_outputs: length(templates),
+            # the result templates, then the hooks' values
+            all_templates:
+              templates ++ Enum.flat_map(spec.hooks, &Composite.flatten_list([&1.template])),
             hooks: spec.hooks,
             fused: fused
           }
@@ -223,25 +233,33 @@ defmodule Nx.Torch.Compiler do
 
   ## Running
 
+  defp run(%{single: true, templates: [template], device: device} = program, args, _hooks) do
+    [ref] = call(program, input_refs(args, device))
+    %{template | data: %Backend{ref: ref, device: device}}
+  end
+
   defp run(program, args, hooks) do
-    refs = Enum.map(args, &input_ref(&1, program.device))
-    refs = apply(NIF, program.runner, [program.ref, refs])
+    device = program.device
+    refs = call(program, input_refs(args, device))
 
     {outputs, hook_refs} =
       refs
-      |> Enum.zip_with(hook_templates(program), fn ref, t ->
-        %{t | data: %Backend{ref: ref, device: program.device}}
+      |> Enum.zip_with(program.all_templates, fn ref, t ->
+        %{t | data: %Backend{ref: ref, device: device}}
       end)
-      |> Enum.split(length(program.templates))
+      |> Enum.split(program.n_outputs)
 
     run_hooks(program.hooks, hook_refs, hooks)
     {result, []} = Composite.traverse(program.result, outputs, fn _, [h | t] -> {h, t} end)
     result
   end
 
-  defp hook_templates(%{templates: templates, hooks: hooks}) do
-    templates ++ Enum.flat_map(hooks, &Composite.flatten_list([&1.template]))
-  end
+  defp call(%{runner: :p_run, ref: ref}, refs), do: NIF.p_run(ref, refs)
+  defp call(%{runner: :p_run_dirty, ref: ref}, refs), do: NIF.p_run_dirty(ref, refs)
+  defp call(%{runner: :p_run_io, ref: ref}, refs), do: NIF.p_run_io(ref, refs)
+
+  defp input_refs([], _device), do: []
+  defp input_refs([arg | args], device), do: [input_ref(arg, device) | input_refs(args, device)]
 
   defp run_hooks(hooks, values, overrides) do
     Enum.reduce(hooks, values, fn %{name: name, callback: callback, template: template}, values ->
