@@ -366,7 +366,9 @@ fn has_avx2_fma() -> bool {
 /// no other thread writes `[start, end)` of the outputs.
 #[inline(always)]
 unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, end: usize) {
-    let mut regs = vec![0f32; kernel.n_regs.max(1) * BLOCK];
+    // registers as long as a block of this range (small kernels: no 8 KiB each to zero)
+    let stride = BLOCK.min(end.saturating_sub(start)).max(1);
+    let mut regs = vec![0f32; kernel.n_regs.max(1) * stride];
     let rp = regs.as_mut_ptr();
     let mut pos = start;
     while pos < end {
@@ -376,7 +378,7 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
                 match l {
                     Loc::In(i) => Src::V(std::slice::from_raw_parts(buf.ins[i].add(pos), len)),
                     Loc::Scalar(i) => Src::C(buf.scalars[i]),
-                    Loc::Reg(r) => Src::V(std::slice::from_raw_parts(rp.add(r * BLOCK), len)),
+                    Loc::Reg(r) => Src::V(std::slice::from_raw_parts(rp.add(r * stride), len)),
                     Loc::Out(o) => Src::V(std::slice::from_raw_parts(
                         buf.outs[o].add(pos) as *const f32,
                         len,
@@ -386,7 +388,7 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
             let (a, b) = (src(op.a), src(op.b));
             // the destination never aliases a source: build_kernel allocates it first
             let d: &mut [f32] = match op.dst {
-                Loc::Reg(r) => std::slice::from_raw_parts_mut(rp.add(r * BLOCK), len),
+                Loc::Reg(r) => std::slice::from_raw_parts_mut(rp.add(r * stride), len),
                 Loc::Out(o) => std::slice::from_raw_parts_mut(buf.outs[o].add(pos), len),
                 _ => continue,
             };
