@@ -94,11 +94,27 @@ pub fn dot(
     let perm_a: Vec<i64> = [batch_a, &free_a, contract_a].concat();
     let perm_b: Vec<i64> = [batch_b, contract_b, &free_b].concat();
     let op = "dot";
-    let xa = xa.f_permute(perm_a.as_slice()).ctx(op)?;
-    let xb = xb.f_permute(perm_b.as_slice()).ctx(op)?;
+    // identity permutations and reshapes to the shape a tensor has are skipped: the same
+    // product, a few LibTorch calls fewer (they dominate small products)
+    let permute = |x: Tensor, perm: &[i64]| -> Result<Tensor> {
+        if perm.iter().enumerate().all(|(i, &p)| p == i as i64) {
+            Ok(x)
+        } else {
+            x.f_permute(perm).ctx(op)
+        }
+    };
+    let reshape = |x: Tensor, shape: &[i64]| -> Result<Tensor> {
+        if x.size() == shape {
+            Ok(x)
+        } else {
+            x.f_reshape(shape).ctx(op)
+        }
+    };
+    let xa = permute(xa, &perm_a)?;
+    let xb = permute(xb, &perm_b)?;
     let r = if nb == 1 {
-        let ma = xa.f_reshape([m, k]).ctx(op)?;
-        let mb = xb.f_reshape([k, n]).ctx(op)?;
+        let ma = reshape(xa, &[m, k])?;
+        let mb = reshape(xb, &[k, n])?;
         ma.f_mm(&mb).ctx(op)?
     } else {
         let ma = xa.f_reshape([nb, m, k]).ctx(op)?;
@@ -106,7 +122,7 @@ pub fn dot(
         ma.f_bmm(&mb).ctx(op)?
     };
     let shape: Vec<i64> = [batch_dims, free_a_dims, free_b_dims].concat();
-    let r = r.f_reshape(shape.as_slice()).ctx(op)?;
+    let r = reshape(r, &shape)?;
     cast(&r, cty, out)
 }
 
