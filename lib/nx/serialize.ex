@@ -223,6 +223,11 @@ defmodule Nx.Serialize do
     end
 
     data |> to_binary!() |> decode()
+  rescue
+    # A backstop for untrusted input: any shape of term the checks above did not foresee is
+    # malformed data, never a crash of another kind.
+    error in [FunctionClauseError, CaseClauseError, MatchError, KeyError, BadMapError] ->
+      raise ArgumentError, "Nx.deserialize/2 got malformed data (#{Exception.message(error)})"
   end
 
   defp to_binary!(data) when is_binary(data), do: data
@@ -305,12 +310,20 @@ defmodule Nx.Serialize do
 
   defp from_term({module, pairs, metadata}, endianness, buffers)
        when is_atom(module) and is_list(pairs) do
-    pairs = Enum.map(pairs, &pair!/1)
+    pairs = pairs |> proper_list!() |> Enum.map(&pair!/1)
     pairs = Enum.map(pairs, fn {key, value} -> {key, from_term(value, endianness, buffers)} end)
     rebuild(module, pairs, metadata)
   end
 
   defp from_term(_term, _endianness, _buffers), do: malformed!("unknown term layout")
+
+  # binary_to_term accepts improper lists ([a | b]); Enum functions would raise on them.
+  defp proper_list!(list) do
+    _ = length(list)
+    list
+  rescue
+    ArgumentError -> malformed!("container entries must be a proper list")
+  end
 
   defp pair!({key, value}), do: {key, value}
   defp pair!(_other), do: malformed!("container entries must be pairs")
@@ -336,7 +349,7 @@ defmodule Nx.Serialize do
 
   defp from_legacy({module, pairs, metadata}, endianness)
        when is_atom(module) and is_list(pairs) do
-    pairs = Enum.map(pairs, &pair!/1)
+    pairs = pairs |> proper_list!() |> Enum.map(&pair!/1)
     pairs = Enum.map(pairs, fn {key, value} -> {key, from_legacy(value, endianness)} end)
     rebuild(module, pairs, metadata)
   end
@@ -353,7 +366,7 @@ defmodule Nx.Serialize do
     struct_module = struct_module!(module)
     fields = struct_module.__struct__() |> Map.keys() |> List.delete(:__struct__)
 
-    for {field, _} <- pairs ++ Enum.map(keep, &pair!/1), field not in fields do
+    for {field, _} <- pairs ++ Enum.map(proper_list!(keep), &pair!/1), field not in fields do
       malformed!("#{inspect(struct_module)} has no field #{inspect(field)}")
     end
 
