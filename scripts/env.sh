@@ -10,3 +10,5 @@ export LIBTORCH
 _nx_key="$(printf %s "$_nx_root" | cksum | cut -d' ' -f1)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$NX_TORCH_CACHE/target-$_nx_key}"
 export MIX_HOME="${MIX_HOME:-$HOME/.mix}"
+# See the Makefile: LibTorch's OpenMP workers should sleep, not spin, between operations.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
