@@ -222,6 +222,7 @@ def header_lines(h):
         f"Versions: Elixir {nx.get('elixir', '?')} / OTP {nx.get('otp', '?')}, Nx {nx.get('nx', '?')} "
         f"(MIX_ENV={nx.get('mix_env', '?')}); torch {t.get('torch', '?')} (Python {t.get('python', '?')}); "
         f"jax {t.get('jax') or '-'}",
+        f"OpenMP: OMP_WAIT_POLICY={h.get('omp_wait_policy') or '(unset)'} for both sides",
         f"compiled = Nx.Defn.jit(fun, compiler: {nx.get('compiler', '?')}); torch.compile: "
         f"{t.get('torch_compile', '?')}; PyTorch forward-only rows run under torch.inference_mode()",
         f"CPU in use in the second before the run: {pct(h['busy_before'])}; 1-minute load average "
@@ -302,6 +303,7 @@ def main():
         "nx_status": args.nx_status,
         "torch_status": args.torch_status,
         "busy_before": args.busy,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
     }
     others = [others_share(args.nx_ticks, nx), others_share(args.torch_ticks, torch)]
     header["others_during"] = others
