@@ -27,6 +27,9 @@ defmodule Mix.Tasks.Nx.Torch.Doctor do
       {"LibTorch version", info.torch_version},
       {"LibTorch library", info.libtorch_path},
       {"intra-op threads", Integer.to_string(info.threads)},
+      {"OMP_WAIT_POLICY",
+       System.get_env("OMP_WAIT_POLICY") ||
+         "unset (LibTorch's OpenMP workers spin between operations; export OMP_WAIT_POLICY=passive)"},
       {"variant", variant},
       {"libtorch_cuda", if(info.cuda_library == :loaded, do: "loaded", else: info.cuda_library)},
       {"NVIDIA driver", if(info.cuda_driver, do: "present", else: "not found (libcuda.so)")},
