@@ -86,12 +86,11 @@ impl NxTensor {
     /// tensor then lives as long as the resource (or until `deallocate`).
     pub fn make_contiguous(&self) -> Result<Tensor> {
         let mut cell = self.cell.lock();
-        let tensor = cell.as_ref().ok_or(EngineError::Deallocated)?;
+        let tensor = cell.as_mut().ok_or(EngineError::Deallocated)?;
         if !tensor.is_contiguous() {
-            let copy = tensor.f_contiguous().ctx("to_pointer")?;
-            *cell = Some(copy);
+            *tensor = tensor.f_contiguous().ctx("to_pointer")?;
         }
-        Ok(cell.as_ref().map(Tensor::shallow_clone).expect("just set"))
+        Ok(tensor.shallow_clone())
     }
 
     pub fn is_deallocated(&self) -> bool {
