@@ -7,6 +7,9 @@
 #include <torch/headeronly/version.h>
 
 #include <dlfcn.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <algorithm>
@@ -270,6 +273,13 @@ int nx_load_cuda(char *buf, size_t len) {
   }
   copy_out("", buf, len);
   return 0;
+}
+
+// Lowers the calling thread's scheduling priority (nice `niceness`). OpenMP worker threads that
+// LibTorch creates later from this thread inherit it. Returns 0 on success.
+int nx_lower_thread_priority(int niceness) {
+  pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  return setpriority(PRIO_PROCESS, static_cast<id_t>(tid), niceness);
 }
 
 }  // extern "C"

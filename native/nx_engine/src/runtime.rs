@@ -17,6 +17,26 @@ extern "C" {
         body: extern "C" fn(*mut std::ffi::c_void, i64, i64),
         ctx: *mut std::ffi::c_void,
     ) -> i32;
+    fn nx_lower_thread_priority(niceness: i32) -> i32;
+}
+
+thread_local! {
+    static BACKGROUND: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the calling thread (a BEAM dirty scheduler) as background work: it and the OpenMP
+/// team LibTorch creates from it run at a lower priority, so that the BEAM's normal schedulers
+/// keep their cores while large operations run. Done once per thread, before its first
+/// LibTorch call creates the team (which inherits the priority).
+#[inline]
+pub fn background_thread() {
+    BACKGROUND.with(|flag| {
+        if !flag.get() {
+            // SAFETY: a plain C call on the calling thread's own priority.
+            unsafe { nx_lower_thread_priority(10) };
+            flag.set(true);
+        }
+    });
 }
 
 /// Runs `body(begin, end)` over `[0, n)` in chunks of at least `grain` on LibTorch's intra-op

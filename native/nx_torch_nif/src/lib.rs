@@ -62,6 +62,7 @@ macro_rules! nif_pair {
         #[allow(clippy::extra_unused_lifetimes, clippy::too_many_arguments)]
         #[rustler::nif(schedule = "DirtyCpu")]
         fn $dirty<'a>($($params)*) -> $($ret)+ {
+            nx_engine::runtime::background_thread();
             $imp($($arg),*)
         }
     };
