@@ -1,18 +1,10 @@
 defmodule Nx.ConvWindowTest do
   use ExUnit.Case, async: true
+  import Nx.GoldenFixtures
 
   # Golden values from NumPy (test/fixtures/gen_conv_window.py): convolutions with strides,
   # padding, dilations, groups and permutations; window ops over every integer and float type.
   @fixtures Code.eval_file("test/fixtures/conv_window.exs") |> elem(0)
-
-  defp build({type, {}, [value]}), do: Nx.tensor(element(value), type: type)
-
-  defp build({type, shape, values}) do
-    values |> Enum.map(&element/1) |> Nx.tensor(type: type) |> Nx.reshape(shape)
-  end
-
-  defp element({re, im}), do: Complex.new(re, im)
-  defp element(value), do: value
 
   defp run_case(%{op: :conv, inputs: [x, w], opts: o}), do: Nx.conv(x, w, o)
 
@@ -39,14 +31,6 @@ defmodule Nx.ConvWindowTest do
   defp tolerance({:f, 64}), do: 1.0e-12
   defp tolerance({:c, 128}), do: 1.0e-12
   defp tolerance(_), do: 1.0e-5
-
-  defp close?(%Complex{} = a, %Complex{} = b, tol),
-    do: close?(a.re, b.re, tol) and close?(a.im, b.im, tol)
-
-  defp close?(a, b, tol) when is_float(a) and is_float(b),
-    do: a == b or abs(a - b) <= tol * max(1.0, abs(b))
-
-  defp close?(a, b, _tol), do: a == b
 
   describe "golden values from NumPy" do
     for {op, cases} <- Enum.group_by(@fixtures, & &1.op) do

@@ -1,17 +1,9 @@
 defmodule Nx.IndexingTest do
   use ExUnit.Case, async: true
+  import Nx.GoldenFixtures
 
   # Golden values from NumPy (test/fixtures/gen_indexing.py): every op over all 20 types.
   @fixtures Code.eval_file("test/fixtures/indexing.exs") |> elem(0)
-
-  defp build({type, {}, [value]}), do: Nx.tensor(element(value), type: type)
-
-  defp build({type, shape, values}) do
-    values |> Enum.map(&element/1) |> Nx.tensor(type: type) |> Nx.reshape(shape)
-  end
-
-  defp element({re, im}), do: Complex.new(re, im)
-  defp element(value), do: value
 
   defp run_case(%{op: :slice, inputs: [x], opts: o}),
     do: Nx.slice(x, o[:starts], o[:lengths], strides: o[:strides])
@@ -40,14 +32,6 @@ defmodule Nx.IndexingTest do
 
   defp run_case(%{op: :linspace, inputs: [], opts: o}),
     do: Nx.linspace(o[:start], o[:stop], Keyword.take(o, [:n, :endpoint, :type]))
-
-  defp close?(%Complex{} = a, %Complex{} = b, tol),
-    do: close?(a.re, b.re, tol) and close?(a.im, b.im, tol)
-
-  defp close?(a, b, tol) when is_float(a) and is_float(b),
-    do: a == b or abs(a - b) <= tol * max(1.0, abs(b))
-
-  defp close?(a, b, _tol), do: a == b
 
   describe "golden values from NumPy" do
     for {op, cases} <- Enum.group_by(@fixtures, & &1.op) do

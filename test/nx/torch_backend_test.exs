@@ -6,32 +6,9 @@ defmodule Nx.Torch.BackendTest do
   doctest Nx.Torch.Backend
   doctest Nx.Torch
 
-  @all_types [
-    {:s, 2},
-    {:s, 4},
-    {:s, 8},
-    {:s, 16},
-    {:s, 32},
-    {:s, 64},
-    {:u, 2},
-    {:u, 4},
-    {:u, 8},
-    {:u, 16},
-    {:u, 32},
-    {:u, 64},
-    {:f, 8},
-    {:f8_e4m3fn, 8},
-    {:f, 16},
-    {:bf, 16},
-    {:f, 32},
-    {:f, 64},
-    {:c, 64},
-    {:c, 128}
-  ]
-
   describe "binaries" do
     test "every type round-trips its bytes through LibTorch" do
-      for {_, bits} = type <- @all_types do
+      for {_, bits} = type <- Nx.Type.__all__() do
         # 12 elements of pseudo-random bits (NaN payloads excepted for floats: compared as bits)
         bin = for i <- 1..12, into: <<>>, do: <<i * 2_654_435_761 + 17::size(bits)>>
         t = Nx.from_binary(bin, type)
