@@ -38,6 +38,13 @@ defmodule Nx.Block do
     end
   end
 
+  # Defaults that have no implementation in Nx operations: they raise on every backend that
+  # lacks the operation, and tracing records their results as opaque values for the backend.
+  @opaque_defaults [&Nx.LinAlg.Defaults.eigh/2, &Nx.LinAlg.Defaults.svd/2]
+
+  @doc false
+  def opaque?(default), do: default in @opaque_defaults
+
   # The backend of the tensors among `args`: Nx.Defn.Expr wins (tracing), then any backend
   # other than the template one.
   @doc false

@@ -835,15 +835,17 @@ defmodule Nx.Defn.Expr do
   @impl true
   def block(name, out, args, default) do
     result =
-      try do
-        if is_function(default, length(args)), do: apply(default, args), else: default.(args)
-      rescue
-        error in ArgumentError ->
-          # Operations without a default written in Nx (eigh, svd) record opaque results that
-          # only a backend's own implementation computes (see the Evaluator's :block clause).
-          if error.message =~ "has no default implementation",
-            do: Composite.traverse(out, &node(%{&1 | data: nil}, nil, :block_result, [name])),
-            else: reraise(error, __STACKTRACE__)
+      cond do
+        # Operations without a default written in Nx (eigh, svd) record opaque results that
+        # only a backend's own implementation computes (see the Evaluator's :block clause).
+        Nx.Block.opaque?(default) ->
+          Composite.traverse(out, &node(%{&1 | data: nil}, nil, :block_result, [name]))
+
+        is_function(default, length(args)) ->
+          apply(default, args)
+
+        true ->
+          default.(args)
       end
 
     {args, context} = convert_args(args)
