@@ -27,13 +27,21 @@ thread_local! {
 /// Marks the calling thread (a BEAM dirty scheduler) as background work: it and the OpenMP
 /// team LibTorch creates from it run at a lower priority, so that the BEAM's normal schedulers
 /// keep their cores while large operations run. Done once per thread, before its first
-/// LibTorch call creates the team (which inherits the priority).
+/// LibTorch call creates the team (which inherits the priority). `NX_TORCH_NICE` sets the
+/// niceness (default 10; 0 keeps the normal priority).
 #[inline]
 pub fn background_thread() {
+    static NICENESS: once_cell::sync::Lazy<i32> = once_cell::sync::Lazy::new(|| {
+        std::env::var("NX_TORCH_NICE")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|n| (0..=19).contains(n))
+            .unwrap_or(10)
+    });
     BACKGROUND.with(|flag| {
         if !flag.get() {
             // SAFETY: a plain C call on the calling thread's own priority.
-            unsafe { nx_lower_thread_priority(10) };
+            unsafe { nx_lower_thread_priority(*NICENESS) };
             flag.set(true);
         }
     });

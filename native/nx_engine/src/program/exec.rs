@@ -113,7 +113,13 @@ impl Frame {
     /// live-out values stay; the caller clears the block's locals when done with them.
     fn block(&mut self, block: &Block) -> Result<()> {
         for (j, instr) in block.instrs.iter().enumerate() {
-            self.instr(instr)?;
+            if profile::enabled() {
+                let t0 = std::time::Instant::now();
+                self.instr(instr)?;
+                profile::record(instr, t0.elapsed());
+            } else {
+                self.instr(instr)?;
+            }
             if let Some(dead) = block.free_after.get(j) {
                 self.clear(dead);
             }
@@ -386,6 +392,47 @@ impl Frame {
             self.set(out.slot, v)?;
         }
         Ok(())
+    }
+}
+
+/// Opt-in timing of every instruction (`NX_TORCH_PROFILE=1`): one line per instruction on
+/// standard error, for finding where a compiled program spends its time.
+mod profile {
+    use super::{Instr, Op};
+    use once_cell::sync::Lazy;
+
+    static ON: Lazy<bool> = Lazy::new(|| std::env::var_os("NX_TORCH_PROFILE").is_some());
+
+    pub fn enabled() -> bool {
+        *ON
+    }
+
+    pub fn record(instr: &Instr, took: std::time::Duration) {
+        let name = match &instr.op {
+            Op::Unary(op) => format!("unary {op:?}"),
+            Op::Binary(op) => format!("binary {op:?}"),
+            Op::Fused(k) => format!("fused[{} ops]", k.ops.len()),
+            Op::Dot { .. } => "dot".into(),
+            Op::Reduce { op, .. } => format!("reduce {op:?}"),
+            Op::Broadcast { .. } => "broadcast".into(),
+            Op::Transpose { .. } => "transpose".into(),
+            Op::Reshape => "reshape".into(),
+            Op::AsType => "as_type".into(),
+            Op::Select => "select".into(),
+            Op::While(_) => "while".into(),
+            Op::Cond(_) => "cond".into(),
+            _ => "other".into(),
+        };
+        let shape = instr
+            .outs
+            .first()
+            .map(|o| o.shape.clone())
+            .unwrap_or_default();
+        eprintln!(
+            "nx_torch profile: {:>9.1} us  {name} -> {shape:?}  args {:?}",
+            took.as_secs_f64() * 1e6,
+            instr.args
+        );
     }
 }
 

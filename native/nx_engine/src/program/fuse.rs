@@ -7,8 +7,8 @@
 //! last member was. Values read outside the group become the kernel's outputs; the others
 //! live only in registers: blocks of [`BLOCK`] elements that stay in L1/L2.
 //!
-//! At run time ([`run`]) the element range is split across LibTorch's thread count
-//! (`std::thread::scope`), and each thread runs the kernel's micro-ops block by block with
+//! At run time ([`run`]) the element range is split across LibTorch's intra-op threads
+//! (`at::parallel_for`, the same OpenMP team LibTorch's own operations use), and each thread runs the kernel's micro-ops block by block with
 //! the vectorized loops of [`super::kernels`], writing only the outputs.
 use super::kernels::{apply, FOp, Src};
 use super::{Instr, Op, Out};

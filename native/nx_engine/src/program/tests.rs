@@ -239,3 +239,52 @@ fn chain_speed() {
         println!("fuse={fuse}: {cpu:.2} ns/elem CPU (this thread), {wall:.2} ns/elem wall");
     }
 }
+
+/// `cargo test --release -p nx_engine chain_speed -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn chain_speed_threads() {
+    for threads in [1, 2] {
+        crate::runtime::set_num_threads(threads);
+        for n in [1_000_000i64, 10_000_000] {
+            let x = input(n);
+            let mut spec = chain_spec(n, true);
+            spec.outputs = vec![11];
+            let p = build(spec).unwrap();
+            let go = || {
+                run(
+                    &p,
+                    vec![Val {
+                        t: x.shallow_clone(),
+                        ty: NxType::F32,
+                    }],
+                )
+                .unwrap()
+            };
+            for _ in 0..3 {
+                go();
+            }
+            let reps = 20;
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                go();
+            }
+            let ms = t.elapsed().as_secs_f64() * 1e3 / reps as f64;
+            println!("threads {threads} n {n}: {ms:.3} ms");
+        }
+    }
+}
+
+#[test]
+#[ignore]
+fn parallel_for_uses_threads() {
+    crate::runtime::set_num_threads(2);
+    println!("threads {}", crate::runtime::num_threads());
+    let ids = std::sync::Mutex::new(Vec::new());
+    crate::runtime::parallel_for(31, 1, |a, b| {
+        ids.lock()
+            .unwrap()
+            .push((a, b, format!("{:?}", std::thread::current().id())));
+    });
+    println!("{:?}", ids.lock().unwrap());
+}
