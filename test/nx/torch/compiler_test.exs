@@ -29,6 +29,20 @@ defmodule Nx.Torch.CompilerTest do
     {a * b, Nx.negate(a), Nx.exp(b) |> Nx.sum()}
   end
 
+  defn masks_and_rows(x, bias, pick, scale) do
+    h = Nx.max(x + bias, 0)
+
+    {h * scale, x + bias == h, Nx.select(pick, h, x) > 0.5, Nx.select(x < bias, scale, 0.25) - h}
+  end
+
+  defn compare_with(x, y), do: {x == y, x > y, Nx.select(y, x, -x)}
+
+  defn relu_grad(w, x) do
+    grad(w, fn w ->
+      x |> Nx.dot(w) |> Nx.max(0) |> Nx.max(Nx.slice_along_axis(w, 0, 1)) |> Nx.sum()
+    end)
+  end
+
   defn transposed_dot(a, b) do
     p = Nx.dot(a, [0], b, [0])
     q = Nx.dot(a, [1], b, [1]) |> Nx.transpose()
@@ -201,6 +215,32 @@ defmodule Nx.Torch.CompilerTest do
       run_both(&fused_everything/2, [x, y], fuse: false)
       run_both(&affine/2, [x, 3])
       run_both(&affine/2, [x, Nx.tensor(2, type: :u8)])
+    end
+
+    test "bias rows, comparisons, selects and narrow integer operands" do
+      for rows <- [1, 3, 40, 3000] do
+        x = rand({rows, 7}, -2.0, 2.0)
+        bias = rand({7}, -1.0, 1.0)
+        pick = Nx.remainder(Nx.iota({rows, 7}, type: :u8), 3)
+        scale = Nx.tensor([[1, -2, 3, 300, -5, 6, 0]], type: :s16)
+        run_both(&masks_and_rows/4, [x, bias, pick, scale])
+        run_both(&masks_and_rows/4, [x, bias, Nx.as_type(pick, :s8), Nx.as_type(scale, :f32)])
+      end
+    end
+
+    test "comparisons with f64 values and f64 predicates keep Nx's types" do
+      x = Nx.tensor([0.1, 0.2, 1.0e-40, 3.0], type: :f32)
+
+      for y <- [Nx.tensor(0.1, type: :f64), Nx.tensor(1.0e-50, type: :f64), Nx.tensor(0.1)] do
+        run_both(&compare_with/2, [x, y])
+      end
+    end
+
+    test "the ReLU gradient (ties split in half) agrees" do
+      w = Nx.tensor([[1.0, -1.0, 0.0], [0.5, 2.0, 0.0]])
+      x = Nx.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]])
+      run_both(&relu_grad/2, [w, x])
+      run_both(&relu_grad/2, [rand({64, 200}, -1.0, 1.0), rand({300, 64}, -1.0, 1.0)])
     end
 
     test "transposed products of matrices, alone or also read as they are" do

@@ -44,14 +44,20 @@ pub struct MicroOp {
     pub op: FOp,
     pub a: Loc,
     pub b: Loc,
+    pub c: Loc,
     pub dst: Loc,
 }
 
-/// Inputs are the instruction's args: the first `n_full` are whole f32 tensors, the rest
-/// single elements of `scalar_types` (converted to f32 at run time).
+/// Inputs are the instruction's args: the first `n_full` are whole tensors of `full_types`
+/// (converted to f32 at run time unless f32), input `i` repeating every `periods[i]` elements
+/// (`numel` for an input of the result's size); the rest single elements of `scalar_types`
+/// (converted to f32 at run time). Outputs of type u8 (comparisons) are computed as f32 masks
+/// and converted when the kernel ends.
 pub struct Kernel {
     pub numel: usize,
     pub n_full: usize,
+    pub full_types: Vec<NxType>,
+    pub periods: Vec<usize>,
     pub scalar_types: Vec<NxType>,
     pub ops: Vec<MicroOp>,
     pub n_regs: usize,
@@ -73,6 +79,13 @@ fn fop(op: &Op) -> Option<FOp> {
         Op::Unary(UnaryOp::Sqrt) => FOp::Sqrt,
         Op::Unary(UnaryOp::Rsqrt) => FOp::Rsqrt,
         Op::Broadcast { .. } => FOp::Copy,
+        Op::Binary(BinaryOp::Equal) => FOp::Eq,
+        Op::Binary(BinaryOp::NotEqual) => FOp::Ne,
+        Op::Binary(BinaryOp::Less) => FOp::Lt,
+        Op::Binary(BinaryOp::Greater) => FOp::Gt,
+        Op::Binary(BinaryOp::LessEqual) => FOp::Le,
+        Op::Binary(BinaryOp::GreaterEqual) => FOp::Ge,
+        Op::Select => FOp::Select,
         _ => return None,
     })
 }
@@ -86,6 +99,28 @@ fn numel(shape: &[i64]) -> usize {
         .unwrap_or(0)
 }
 
+/// Integer types whose every value an f32 holds exactly: operands of these types are converted
+/// to f32 when a kernel starts, which is what Nx does before an f32 operation anyway.
+fn exact_in_f32(ty: NxType) -> bool {
+    matches!(
+        ty,
+        NxType::F32 | NxType::U8 | NxType::S8 | NxType::U16 | NxType::S16
+    )
+}
+
+/// The number of elements after which a whole operand of `shape` repeats in a result of
+/// `out` elements of shape `out_shape`: `n` for an operand of the result's shape, `m` for an
+/// operand whose shape (leading 1s dropped) is a suffix of the result's (a bias broadcast over
+/// rows); `None` for any other broadcast.
+fn period(shape: &[i64], out_shape: &[i64]) -> Option<usize> {
+    let first = shape.iter().position(|&d| d != 1).unwrap_or(shape.len());
+    let core = &shape[first..];
+    if core.len() > out_shape.len() || !out_shape.ends_with(core) {
+        return None;
+    }
+    Some(numel(core))
+}
+
 /// How an instruction would take part in a group of `n` elements.
 fn fusible(instr: &Instr, info: &HashMap<usize, (NxType, Vec<i64>)>) -> Option<(FOp, usize)> {
     let op = fop(&instr.op)?;
@@ -93,20 +128,39 @@ fn fusible(instr: &Instr, info: &HashMap<usize, (NxType, Vec<i64>)>) -> Option<(
         return None;
     };
     let n = numel(&out.shape);
-    if out.ty != NxType::F32 || n < 2 {
+    let out_ok = if op.is_comparison() {
+        out.ty == NxType::U8
+    } else {
+        out.ty == NxType::F32
+    };
+    if !out_ok || n < 2 || instr.args.len() != op.arity() {
         return None;
     }
-    let arity = if op.is_binary() { 2 } else { 1 };
-    if instr.args.len() != arity {
-        return None;
+    if let Op::Broadcast { axes } = &instr.op {
+        // only broadcasts that prepend axes keep the operand's elements in order
+        let (_, shape) = info.get(instr.args.first()?)?;
+        let r = out.shape.len() as i64;
+        let k = shape.len() as i64;
+        if !axes.iter().copied().eq(r - k..r) {
+            return None;
+        }
     }
-    for arg in &instr.args {
+    for (k, arg) in instr.args.iter().enumerate() {
         let (ty, shape) = info.get(arg)?;
         let m = numel(shape);
-        // whole f32 operands, or single elements of any real type (broadcast)
-        let full = m == n && *ty == NxType::F32;
-        let scalar = m == 1 && !ty.is_complex();
-        if !(full || scalar) {
+        // single elements of any real type (broadcast), whole operands of the result's
+        // element count or repeating along its leading axes; comparisons compare f32 values.
+        // An f64 single element would make Nx compare in f64, and an f64 predicate of select
+        // may be non-zero only beyond f32's range: neither is converted to f32.
+        let exact = op.is_comparison() || (op == FOp::Select && k == 0);
+        let scalar = m == 1 && !ty.is_complex() && !(exact && *ty == NxType::F64);
+        let ty_ok = if op.is_comparison() {
+            *ty == NxType::F32
+        } else {
+            exact_in_f32(*ty)
+        };
+        let whole = ty_ok && period(shape, &out.shape).is_some();
+        if !(scalar || whole) {
             return None;
         }
     }
@@ -262,7 +316,7 @@ fn build_kernel(
                 continue;
             }
             let m_elems = info.get(a).map(|(_, s)| numel(s)).unwrap_or(0);
-            if m_elems == n {
+            if m_elems > 1 {
                 loc.insert(*a, Loc::In(full_inputs.len()));
                 full_inputs.push(*a);
             } else {
@@ -293,7 +347,8 @@ fn build_kernel(
         let op = fop(&m.op).unwrap_or(FOp::Copy);
         let a = loc.get(&m.args[0]).copied().unwrap_or(Loc::Scalar(0));
         let b = m.args.get(1).and_then(|s| loc.get(s).copied()).unwrap_or(a);
-        ops.push(MicroOp { op, a, b, dst });
+        let c = m.args.get(2).and_then(|s| loc.get(s).copied()).unwrap_or(a);
+        ops.push(MicroOp { op, a, b, c, dst });
         // registers whose value dies here
         let mut dead: Vec<usize> = m.args.clone();
         dead.dedup();
@@ -318,12 +373,17 @@ fn build_kernel(
         .map(|s| info.get(s).map(|(t, _)| *t).unwrap_or(NxType::F32))
         .collect();
     let n_full = full_inputs.len();
+    let full_info = |s: &usize| info.get(s).cloned().unwrap_or((NxType::F32, vec![]));
+    let full_types = full_inputs.iter().map(|s| full_info(s).0).collect();
+    let periods = full_inputs.iter().map(|s| numel(&full_info(s).1)).collect();
     let mut args = full_inputs;
     args.extend(scalar_inputs);
     Instr {
         op: Op::Fused(Box::new(Kernel {
             numel: n,
             n_full,
+            full_types,
+            periods,
             scalar_types,
             ops,
             n_regs,
@@ -333,18 +393,70 @@ fn build_kernel(
     }
 }
 
-/// Raw pointers of the kernel's buffers, shared by the worker threads.
+/// Raw pointers of the kernel's buffers, shared by the worker threads: each input with its
+/// Nx type and period, each output with its type (f32, or u8 for masks).
 ///
 /// SAFETY: input buffers are only read; each thread writes only its own disjoint element
 /// range of each output buffer; every buffer outlives the scope in which the threads run.
 #[derive(Clone, Copy)]
 struct Buffers<'a> {
-    ins: &'a [*const f32],
-    outs: &'a [*mut f32],
+    ins: &'a [(*const u8, NxType, usize)],
+    outs: &'a [(*mut u8, NxType)],
     scalars: &'a [f32],
 }
 unsafe impl Send for Buffers<'_> {}
 unsafe impl Sync for Buffers<'_> {}
+
+/// Converts `dst.len()` elements of type `ty` starting at element `start` of `ptr` to f32.
+///
+/// SAFETY: `ptr` holds at least `start + dst.len()` elements of `ty`.
+#[inline(always)]
+unsafe fn load(dst: &mut [f32], ptr: *const u8, ty: NxType, start: usize) {
+    use std::slice::from_raw_parts as raw;
+    let n = dst.len();
+    match ty {
+        NxType::U8 => {
+            for (d, &x) in dst.iter_mut().zip(raw(ptr.add(start), n)) {
+                *d = x as f32;
+            }
+        }
+        NxType::S8 => {
+            for (d, &x) in dst.iter_mut().zip(raw((ptr as *const i8).add(start), n)) {
+                *d = x as f32;
+            }
+        }
+        NxType::U16 => {
+            for (d, &x) in dst.iter_mut().zip(raw((ptr as *const u16).add(start), n)) {
+                *d = x as f32;
+            }
+        }
+        NxType::S16 => {
+            for (d, &x) in dst.iter_mut().zip(raw((ptr as *const i16).add(start), n)) {
+                *d = x as f32;
+            }
+        }
+        _ => dst.copy_from_slice(raw((ptr as *const f32).add(start), n)),
+    }
+}
+
+/// Fills `dst` with elements `[pos, pos + dst.len())` of the endless repetition of the
+/// `period` elements at `ptr`, converted to f32.
+///
+/// SAFETY: `ptr` holds `period` elements of `ty`.
+#[inline(always)]
+unsafe fn load_periodic(dst: &mut [f32], ptr: *const u8, ty: NxType, period: usize, pos: usize) {
+    if period == 0 {
+        return;
+    }
+    let mut k = pos % period;
+    let mut done = 0;
+    while done < dst.len() {
+        let take = (period - k).min(dst.len() - done);
+        load(&mut dst[done..done + take], ptr, ty, k);
+        done += take;
+        k = 0;
+    }
+}
 
 fn has_avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -362,37 +474,81 @@ fn has_avx2_fma() -> bool {
 
 /// Runs `kernel` over elements `[start, end)` block by block.
 ///
-/// SAFETY: the buffers hold `kernel.numel` elements each and `[start, end)` lies within them;
-/// no other thread writes `[start, end)` of the outputs.
+/// Inputs that are f32 and whole are read in place; the others (narrow integer types,
+/// repeating rows) are converted block by block into staging registers. Masks (u8 outputs)
+/// are computed in staging registers and written out as bytes at the end of each block.
+///
+/// SAFETY: the buffers hold `kernel.numel` elements each (inputs: their period) and
+/// `[start, end)` lies within them; no other thread writes `[start, end)` of the outputs.
 #[inline(always)]
 unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, end: usize) {
     // registers as long as a block of this range (small kernels: no 8 KiB each to zero)
     let stride = BLOCK.min(end.saturating_sub(start)).max(1);
-    let mut regs = vec![0f32; kernel.n_regs.max(1) * stride];
+    let staged_in: Vec<usize> = (0..buf.ins.len())
+        .filter(|&i| buf.ins[i].1 != NxType::F32 || buf.ins[i].2 < kernel.numel)
+        .collect();
+    let staged_out: Vec<usize> = (0..buf.outs.len())
+        .filter(|&o| buf.outs[o].1 != NxType::F32)
+        .collect();
+    let n_stage = staged_in.len() + staged_out.len();
+    let mut regs = vec![0f32; (kernel.n_regs + n_stage).max(1) * stride];
     let rp = regs.as_mut_ptr();
+    // staging register of each input / output, if any
+    let mut in_reg = vec![usize::MAX; buf.ins.len()];
+    let mut out_reg = vec![usize::MAX; buf.outs.len()];
+    for (k, &i) in staged_in.iter().enumerate() {
+        in_reg[i] = kernel.n_regs + k;
+    }
+    for (k, &o) in staged_out.iter().enumerate() {
+        out_reg[o] = kernel.n_regs + staged_in.len() + k;
+    }
     let mut pos = start;
     while pos < end {
         let len = (end - pos).min(BLOCK);
+        let reg = |r: usize| std::slice::from_raw_parts_mut(rp.add(r * stride), len);
+        for &i in &staged_in {
+            let (ptr, ty, period) = buf.ins[i];
+            if period < kernel.numel {
+                load_periodic(reg(in_reg[i]), ptr, ty, period, pos);
+            } else {
+                load(reg(in_reg[i]), ptr, ty, pos);
+            }
+        }
         for op in &kernel.ops {
             let src = |l: Loc| -> Src {
                 match l {
-                    Loc::In(i) => Src::V(std::slice::from_raw_parts(buf.ins[i].add(pos), len)),
+                    Loc::In(i) if in_reg[i] != usize::MAX => Src::V(reg(in_reg[i])),
+                    Loc::In(i) => Src::V(std::slice::from_raw_parts(
+                        (buf.ins[i].0 as *const f32).add(pos),
+                        len,
+                    )),
                     Loc::Scalar(i) => Src::C(buf.scalars[i]),
-                    Loc::Reg(r) => Src::V(std::slice::from_raw_parts(rp.add(r * stride), len)),
+                    Loc::Reg(r) => Src::V(reg(r)),
+                    Loc::Out(o) if out_reg[o] != usize::MAX => Src::V(reg(out_reg[o])),
                     Loc::Out(o) => Src::V(std::slice::from_raw_parts(
-                        buf.outs[o].add(pos) as *const f32,
+                        (buf.outs[o].0 as *const f32).add(pos),
                         len,
                     )),
                 }
             };
-            let (a, b) = (src(op.a), src(op.b));
+            let (a, b, c) = (src(op.a), src(op.b), src(op.c));
             // the destination never aliases a source: build_kernel allocates it first
             let d: &mut [f32] = match op.dst {
-                Loc::Reg(r) => std::slice::from_raw_parts_mut(rp.add(r * stride), len),
-                Loc::Out(o) => std::slice::from_raw_parts_mut(buf.outs[o].add(pos), len),
+                Loc::Reg(r) => reg(r),
+                Loc::Out(o) if out_reg[o] != usize::MAX => reg(out_reg[o]),
+                Loc::Out(o) => {
+                    std::slice::from_raw_parts_mut((buf.outs[o].0 as *mut f32).add(pos), len)
+                }
                 _ => continue,
             };
-            apply::<F>(op.op, d, a, b);
+            apply::<F>(op.op, d, a, b, c);
+        }
+        for &o in &staged_out {
+            // masks: 0.0 or 1.0
+            let bytes = std::slice::from_raw_parts_mut(buf.outs[o].0.add(pos), len);
+            for (b, &m) in bytes.iter_mut().zip(reg(out_reg[o]).iter()) {
+                *b = u8::from(m != 0.0);
+            }
         }
         pos += len;
     }
@@ -460,9 +616,12 @@ pub fn run(
             return Err(EngineError::argument("fused: expected CPU tensors"));
         }
         if i < kernel.n_full {
-            if ty != NxType::F32 || t.f_kind().ctx(op)? != Kind::Float || t.numel() != n {
+            let want = kernel.periods[i];
+            let kind_ok = t.f_kind().ctx(op)? == kernel.full_types[i].storage_kind();
+            if ty != kernel.full_types[i] || !kind_ok || t.numel() != want {
                 return Err(EngineError::argument(format!(
-                    "fused: input {i} must be f32 with {n} elements, got {} {:?}",
+                    "fused: input {i} must be {} with {want} elements, got {} {:?}",
+                    kernel.full_types[i].name(),
                     ty.name(),
                     t.size()
                 )));
@@ -489,13 +648,26 @@ pub fn run(
     }
     let mut results = Vec::with_capacity(outs.len());
     for out in outs {
-        if numel(&out.shape) != n || out.ty != NxType::F32 {
+        if numel(&out.shape) != n || !matches!(out.ty, NxType::F32 | NxType::U8) {
             return Err(EngineError::argument("fused: bad output template"));
         }
-        results.push(Tensor::f_empty(out.shape.as_slice(), (Kind::Float, Device::Cpu)).ctx(op)?);
+        let kind = if out.ty == NxType::U8 {
+            Kind::Uint8
+        } else {
+            Kind::Float
+        };
+        results.push(Tensor::f_empty(out.shape.as_slice(), (kind, Device::Cpu)).ctx(op)?);
     }
-    let in_ptrs: Vec<*const f32> = ins.iter().map(|t| t.data_ptr() as *const f32).collect();
-    let out_ptrs: Vec<*mut f32> = results.iter().map(|t| t.data_ptr() as *mut f32).collect();
+    let in_ptrs: Vec<(*const u8, NxType, usize)> = ins
+        .iter()
+        .zip(kernel.full_types.iter().zip(&kernel.periods))
+        .map(|(t, (&ty, &period))| (t.data_ptr() as *const u8, ty, period))
+        .collect();
+    let out_ptrs: Vec<(*mut u8, NxType)> = results
+        .iter()
+        .zip(outs)
+        .map(|(t, out)| (t.data_ptr() as *mut u8, out.ty))
+        .collect();
     let buf = Buffers {
         ins: &in_ptrs,
         outs: &out_ptrs,

@@ -40,13 +40,43 @@ pub enum FOp {
     Rsqrt,
     /// A scalar (or a value) copied: broadcasts of single elements.
     Copy,
+    /// Comparisons give 1.0 or 0.0 (the kernel's stand-in for a u8 mask).
+    Eq,
+    Ne,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+    /// `select(pred, on_true, on_false)`: the only operation with three operands.
+    Select,
 }
 
 impl FOp {
-    pub fn is_binary(self) -> bool {
+    /// How many operands the operation reads.
+    pub fn arity(self) -> usize {
+        match self {
+            FOp::Add
+            | FOp::Sub
+            | FOp::Mul
+            | FOp::Div
+            | FOp::Max
+            | FOp::Min
+            | FOp::Eq
+            | FOp::Ne
+            | FOp::Lt
+            | FOp::Gt
+            | FOp::Le
+            | FOp::Ge => 2,
+            FOp::Select => 3,
+            _ => 1,
+        }
+    }
+
+    /// Whether the result is a mask (u8 in Nx) rather than an f32 value.
+    pub fn is_comparison(self) -> bool {
         matches!(
             self,
-            FOp::Add | FOp::Sub | FOp::Mul | FOp::Div | FOp::Max | FOp::Min
+            FOp::Eq | FOp::Ne | FOp::Lt | FOp::Gt | FOp::Le | FOp::Ge
         )
     }
 }
@@ -184,9 +214,44 @@ fn binary_loop(d: &mut [f32], a: Src, b: Src, f: impl Fn(f32, f32) -> f32) {
     }
 }
 
-/// Applies `op` to one block: `d[i] = op(a[i], b[i])` (`b` is ignored by unary ops).
 #[inline(always)]
-pub fn apply<const F: bool>(op: FOp, d: &mut [f32], a: Src, b: Src) {
+fn mask(c: bool) -> f32 {
+    if c {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+#[inline(always)]
+fn select_loop(d: &mut [f32], p: Src, t: Src, f: Src) {
+    #[inline(always)]
+    fn go(
+        d: &mut [f32],
+        p: impl Iterator<Item = f32>,
+        t: impl Iterator<Item = f32>,
+        f: impl Iterator<Item = f32>,
+    ) {
+        for (((d, p), t), f) in d.iter_mut().zip(p).zip(t).zip(f) {
+            *d = if p != 0.0 { t } else { f };
+        }
+    }
+    use std::iter::repeat;
+    match (p, t, f) {
+        (Src::C(p), t, f) => unary_loop(d, if p != 0.0 { t } else { f }, |x| x),
+        (Src::V(p), Src::V(t), Src::V(f)) => {
+            go(d, p.iter().copied(), t.iter().copied(), f.iter().copied())
+        }
+        (Src::V(p), Src::V(t), Src::C(f)) => go(d, p.iter().copied(), t.iter().copied(), repeat(f)),
+        (Src::V(p), Src::C(t), Src::V(f)) => go(d, p.iter().copied(), repeat(t), f.iter().copied()),
+        (Src::V(p), Src::C(t), Src::C(f)) => go(d, p.iter().copied(), repeat(t), repeat(f)),
+    }
+}
+
+/// Applies `op` to one block: `d[i] = op(a[i], b[i], c[i])` (operands beyond the
+/// operation's arity are ignored).
+#[inline(always)]
+pub fn apply<const F: bool>(op: FOp, d: &mut [f32], a: Src, b: Src, c: Src) {
     match op {
         FOp::Add => binary_loop(d, a, b, |x, y| x + y),
         FOp::Sub => binary_loop(d, a, b, |x, y| x - y),
@@ -202,6 +267,13 @@ pub fn apply<const F: bool>(op: FOp, d: &mut [f32], a: Src, b: Src) {
         FOp::Sqrt => unary_loop(d, a, f32::sqrt),
         FOp::Rsqrt => unary_loop(d, a, |x| 1.0 / x.sqrt()),
         FOp::Copy => unary_loop(d, a, |x| x),
+        FOp::Eq => binary_loop(d, a, b, |x, y| mask(x == y)),
+        FOp::Ne => binary_loop(d, a, b, |x, y| mask(x != y)),
+        FOp::Lt => binary_loop(d, a, b, |x, y| mask(x < y)),
+        FOp::Gt => binary_loop(d, a, b, |x, y| mask(x > y)),
+        FOp::Le => binary_loop(d, a, b, |x, y| mask(x <= y)),
+        FOp::Ge => binary_loop(d, a, b, |x, y| mask(x >= y)),
+        FOp::Select => select_loop(d, a, b, c),
     }
 }
 
@@ -286,13 +358,43 @@ mod tests {
     fn max_min_propagate_nan() {
         let mut d = [0.0f32; 3];
         let a = [1.0, f32::NAN, 3.0];
-        apply::<false>(FOp::Max, &mut d, Src::V(&a), Src::C(2.0));
+        apply::<false>(FOp::Max, &mut d, Src::V(&a), Src::C(2.0), Src::C(0.0));
         assert_eq!(d[0], 2.0);
         assert!(d[1].is_nan());
         assert_eq!(d[2], 3.0);
-        apply::<false>(FOp::Min, &mut d, Src::C(2.0), Src::V(&a));
+        apply::<false>(FOp::Min, &mut d, Src::C(2.0), Src::V(&a), Src::C(0.0));
         assert_eq!(d[0], 1.0);
         assert!(d[1].is_nan());
+    }
+    #[test]
+    fn comparisons_and_select() {
+        let a = [1.0, f32::NAN, 3.0, -0.0];
+        let b = [1.0, f32::NAN, 2.0, 0.0];
+        let mut d = [9.0f32; 4];
+        let none = Src::C(0.0);
+        let cases: [(FOp, [f32; 4]); 6] = [
+            (FOp::Eq, [1.0, 0.0, 0.0, 1.0]),
+            (FOp::Ne, [0.0, 1.0, 1.0, 0.0]),
+            (FOp::Lt, [0.0, 0.0, 0.0, 0.0]),
+            (FOp::Gt, [0.0, 0.0, 1.0, 0.0]),
+            (FOp::Le, [1.0, 0.0, 0.0, 1.0]),
+            (FOp::Ge, [1.0, 0.0, 1.0, 1.0]),
+        ];
+        for (op, want) in cases {
+            apply::<true>(op, &mut d, Src::V(&a), Src::V(&b), none);
+            assert_eq!(d, want, "{op:?}");
+        }
+        let p = [1.0, 0.0, 2.0, 0.0];
+        let t = [10.0, 20.0, 30.0, 40.0];
+        apply::<true>(FOp::Select, &mut d, Src::V(&p), Src::V(&t), Src::C(-1.0));
+        assert_eq!(d, [10.0, -1.0, 30.0, -1.0]);
+        apply::<false>(FOp::Select, &mut d, Src::V(&p), Src::C(5.0), Src::V(&t));
+        assert_eq!(d, [5.0, 20.0, 5.0, 40.0]);
+        apply::<true>(FOp::Select, &mut d, Src::C(0.0), Src::V(&t), Src::C(7.0));
+        assert_eq!(d, [7.0; 4]);
+        // a NaN predicate is not zero: it selects on_true, as a cast to u8 would not decide
+        apply::<true>(FOp::Select, &mut d, Src::V(&a), Src::C(1.0), Src::C(2.0));
+        assert_eq!(d, [1.0, 1.0, 1.0, 2.0]);
     }
 }
 
@@ -303,7 +405,7 @@ mod speed {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn avx(op: FOp, d: &mut [f32], a: &[f32]) {
-        apply::<true>(op, d, Src::V(a), Src::C(1.0))
+        apply::<true>(op, d, Src::V(a), Src::C(1.0), Src::C(1.0))
     }
 
     #[test]
@@ -320,7 +422,7 @@ mod speed {
             let avx_ns = t.elapsed().as_secs_f64() * 1e9 / (2000 * n) as f64;
             let t = std::time::Instant::now();
             for _ in 0..2000 {
-                apply::<false>(op, &mut d, Src::V(&a), Src::C(1.0));
+                apply::<false>(op, &mut d, Src::V(&a), Src::C(1.0), Src::C(1.0));
             }
             let plain = t.elapsed().as_secs_f64() * 1e9 / (2000 * n) as f64;
             println!(

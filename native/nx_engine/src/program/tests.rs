@@ -110,6 +110,109 @@ fn fused_chain_matches_unfused() {
     }
 }
 
+/// max(x + bias, 0) with its ReLU-gradient masks, a select on a u8 mask that comes from
+/// outside, an s16 operand: fused (one kernel, bias rows repeated, masks written as u8) and
+/// unfused give the same values and types.
+fn masks_spec(rows: i64, fuse: bool) -> ProgramSpec {
+    use BinaryOp::*;
+    let s = [rows, 3];
+    let cmp = |op, a, b, slot| Instr {
+        op: Op::Binary(op),
+        args: vec![a, b],
+        outs: out(slot, NxType::U8, &s),
+    };
+    let body = vec![
+        bin(Add, 0, 1, 10, &s),
+        bin(Max, 10, 2, 11, &s),
+        cmp(Equal, 10, 11, 12),
+        cmp(Greater, 2, 11, 13),
+        Instr {
+            op: Op::Select,
+            args: vec![12, 0, 2],
+            outs: out(14, NxType::F32, &s),
+        },
+        Instr {
+            op: Op::Select,
+            args: vec![3, 14, 11],
+            outs: out(15, NxType::F32, &s),
+        },
+        bin(Multiply, 15, 4, 16, &s),
+    ];
+    ProgramSpec {
+        inputs: vec![
+            (0, NxType::F32, s.to_vec()),
+            (1, NxType::F32, vec![3]),
+            (3, NxType::U8, s.to_vec()),
+            (4, NxType::S16, vec![1, 3]),
+        ],
+        literals: vec![(2, scalar(0.0, NxType::F32))],
+        body,
+        outputs: vec![16, 12, 13],
+        device: Device::Cpu,
+        fuse,
+    }
+}
+
+#[test]
+fn masks_rows_and_narrow_inputs_fuse() {
+    for rows in [1i64, 5, 700, 30_000] {
+        let n = rows * 3;
+        let mut xs: Vec<f32> = (0..n).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
+        xs[0] = f32::NAN;
+        let x = Tensor::from_slice(&xs).f_reshape([rows, 3]).unwrap();
+        let bias = Tensor::from_slice(&[0.5f32, 0.0, -1.0]);
+        let pick: Vec<u8> = (0..n).map(|i| (i % 3 == 1) as u8 * 7).collect();
+        let pick = Tensor::from_slice(&pick).f_reshape([rows, 3]).unwrap();
+        let scale = Tensor::from_slice(&[2i16, -3, 300])
+            .f_reshape([1, 3])
+            .unwrap();
+        let inputs = || {
+            vec![
+                Val {
+                    t: x.shallow_clone(),
+                    ty: NxType::F32,
+                },
+                Val {
+                    t: bias.shallow_clone(),
+                    ty: NxType::F32,
+                },
+                Val {
+                    t: pick.shallow_clone(),
+                    ty: NxType::U8,
+                },
+                Val {
+                    t: scale.shallow_clone(),
+                    ty: NxType::S16,
+                },
+            ]
+        };
+        let fused = build(masks_spec(rows, true)).unwrap();
+        assert_eq!(fused.fused_groups(), 1, "rows={rows}");
+        let plain = build(masks_spec(rows, false)).unwrap();
+        let (a, b) = (
+            run(&fused, inputs()).unwrap(),
+            run(&plain, inputs()).unwrap(),
+        );
+        let as_f64 = |t: &Tensor| {
+            let t = t.f_to_kind(Kind::Double).unwrap().f_reshape([-1]).unwrap();
+            let mut v = vec![0f64; t.numel()];
+            t.f_copy_data(&mut v, t.numel()).unwrap();
+            v
+        };
+        for (k, (a, b)) in a.iter().zip(&b).enumerate() {
+            assert_eq!(a.ty, b.ty);
+            assert_eq!(a.t.kind(), b.t.kind(), "output {k}");
+            let (va, vb) = (as_f64(&a.t), as_f64(&b.t));
+            for (i, (x, y)) in va.iter().zip(&vb).enumerate() {
+                assert!(
+                    x == y || (x.is_nan() && y.is_nan()),
+                    "rows={rows} out {k}[{i}]: {x} vs {y}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn while_and_cond_run_in_one_call() {
     // state (i: s32, x: f32[2]); while i < 5: x = x * 2, i = i + 1; then cond(i > 3, x, -x)
@@ -287,4 +390,63 @@ fn parallel_for_uses_threads() {
             .push((a, b, format!("{:?}", std::thread::current().id())));
     });
     println!("{:?}", ids.lock().unwrap());
+}
+
+#[test]
+#[ignore]
+fn relu_mask_speed() {
+    use BinaryOp::*;
+    let s = [128i64, 512];
+    let cmp = |op, a, b, slot| Instr {
+        op: Op::Binary(op),
+        args: vec![a, b],
+        outs: out(slot, NxType::U8, &s),
+    };
+    let body = vec![
+        bin(Add, 0, 1, 3, &s),
+        bin(Max, 3, 2, 4, &s),
+        cmp(Equal, 3, 4, 5),
+        cmp(Equal, 2, 4, 6),
+    ];
+    let spec = ProgramSpec {
+        inputs: vec![(0, NxType::F32, s.to_vec()), (1, NxType::F32, vec![512])],
+        literals: vec![(2, scalar(0.0, NxType::F32))],
+        body,
+        outputs: std::env::var("OUTS")
+            .map(|_| vec![4])
+            .unwrap_or(vec![4, 5, 6]),
+        device: Device::Cpu,
+        fuse: true,
+    };
+    let p = build(spec).unwrap();
+    assert_eq!(p.fused_groups(), 1);
+    let x = input(128 * 512).f_reshape(s).unwrap();
+    let b = input(512);
+    let go = || {
+        run(
+            &p,
+            vec![
+                Val {
+                    t: x.shallow_clone(),
+                    ty: NxType::F32,
+                },
+                Val {
+                    t: b.shallow_clone(),
+                    ty: NxType::F32,
+                },
+            ],
+        )
+        .unwrap()
+    };
+    for _ in 0..10 {
+        go();
+    }
+    let t = std::time::Instant::now();
+    for _ in 0..1000 {
+        go();
+    }
+    println!(
+        "relu+masks [128,512]: {:.1} us",
+        t.elapsed().as_secs_f64() * 1e6 / 1000.0
+    );
 }
