@@ -115,7 +115,14 @@ pub fn dot(
     let r = if nb == 1 {
         let ma = reshape(xa, &[m, k])?;
         let mb = reshape(xb, &[k, n])?;
-        ma.f_mm(&mb).ctx(op)?
+        match if m == 1 {
+            super::gemv::row_times_matrix(&ma, &mb)?
+        } else {
+            None
+        } {
+            Some(r) => r,
+            None => ma.f_mm(&mb).ctx(op)?,
+        }
     } else {
         let ma = xa.f_reshape([nb, m, k]).ctx(op)?;
         let mb = xb.f_reshape([nb, k, n]).ctx(op)?;

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod creation;
 pub mod elementwise;
 pub mod fft;
+pub mod gemv;
 pub mod index;
 pub mod linalg;
 pub mod order;

@@ -458,7 +458,7 @@ unsafe fn load_periodic(dst: &mut [f32], ptr: *const u8, ty: NxType, period: usi
     }
 }
 
-fn has_avx2_fma() -> bool {
+pub(crate) fn has_avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         static DETECTED: once_cell::sync::Lazy<bool> = once_cell::sync::Lazy::new(|| {
