@@ -8,6 +8,7 @@
 //! thread: waking LibTorch's OpenMP workers (which sleep under `OMP_WAIT_POLICY=passive`)
 //! costs more than the second core saves.
 use crate::error::{Result, TorchContext};
+use crate::program::kernels::fma;
 use tch::{Device, Kind, Tensor};
 
 /// Products with fewer matrix elements go to LibTorch (the doctests' small products keep
@@ -15,15 +16,6 @@ use tch::{Device, Kind, Tensor};
 const MIN_ELEMENTS: i64 = 1 << 14;
 /// Beyond this the matrix comes from DRAM and LibTorch's threads help.
 const MAX_ELEMENTS: i64 = 1 << 22;
-
-#[inline(always)]
-fn fma<const F: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if F {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
-}
 
 /// `y = x · w` for a row-major `w` of `x.len()` rows and `y.len()` columns.
 ///

@@ -81,8 +81,9 @@ impl FOp {
     }
 }
 
+/// `a * b + c`, fused where the const parameter says the CPU has FMA.
 #[inline(always)]
-fn fma<const F: bool>(a: f32, b: f32, c: f32) -> f32 {
+pub(crate) fn fma<const F: bool>(a: f32, b: f32, c: f32) -> f32 {
     if F {
         a.mul_add(b, c)
     } else {
