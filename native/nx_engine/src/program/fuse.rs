@@ -21,8 +21,10 @@ use tch::{Device, Kind, Tensor};
 
 /// Elements per block: 2048 f32 are 8 KiB per register.
 pub const BLOCK: usize = 2048;
-/// Below this many elements a kernel runs on the calling thread alone.
-const PARALLEL_MIN: usize = 1 << 16;
+/// A kernel whose estimated time on one thread is below this (in ns) runs on the calling
+/// thread alone: waking LibTorch's OpenMP workers, which sleep at once under
+/// `OMP_WAIT_POLICY=passive`, took about 40 µs per parallel region on the build machine.
+const PARALLEL_MIN_NS: f64 = 200_000.0;
 /// Blocks a thread takes at a time when several share a kernel.
 const CHUNK_BLOCKS: usize = 16;
 
@@ -61,6 +63,15 @@ pub struct Kernel {
     pub scalar_types: Vec<NxType>,
     pub ops: Vec<MicroOp>,
     pub n_regs: usize,
+}
+
+impl Kernel {
+    /// Rough time per element on one core (AVX2, measured by `kernel_speed`): each operation
+    /// over registers in L1, plus moving each input and an output through the cache.
+    pub fn ns_per_element(&self) -> f64 {
+        let ops: f64 = self.ops.iter().map(|m| m.op.ns_per_element()).sum();
+        ops + 0.1 * (self.n_full + 1) as f64
+    }
 }
 
 fn fop(op: &Op) -> Option<FOp> {
@@ -673,7 +684,7 @@ pub fn run(
         outs: &out_ptrs,
         scalars: &scalars,
     };
-    if threads <= 1 || n < PARALLEL_MIN {
+    if threads <= 1 || (n as f64) * kernel.ns_per_element() < PARALLEL_MIN_NS {
         run_range_any(kernel, buf, 0, n);
     } else {
         // LibTorch's own threads (no threads of ours to oversubscribe the cores), in chunks of
