@@ -8,6 +8,7 @@
 //! - [`memory`] — live tensor counts and bytes per device.
 //! - [`tensor`] — the owned tensor handle that the NIF wraps as a resource.
 //! - [`runtime`] — per-thread set-up (InferenceMode) and LibTorch's thread pool.
+//! - [`split`] — short kernels split across cores by helper threads that spin briefly.
 //! - [`ops`] — the operations, one module per family.
 //! - [`program`] — compiled `defn` programs: build once, run in one call, fused element-wise.
 
@@ -17,6 +18,7 @@ pub mod memory;
 pub mod ops;
 pub mod program;
 pub mod runtime;
+pub mod split;
 pub mod tensor;
 pub mod types;
 

@@ -4,9 +4,10 @@
 //! BLAS libraries treat it as a degenerate matrix product; it is a pass over the matrix, which
 //! at these sizes lives in L3, so its speed is the speed of reading it once. This kernel reads
 //! the matrix row by row, four rows at a time, accumulating into the result (which stays in
-//! L1): 784x512 takes 19 µs here where LibTorch's `mm` takes 32 µs. It runs on the calling
-//! thread: waking LibTorch's OpenMP workers (which sleep under `OMP_WAIT_POLICY=passive`)
-//! costs more than the second core saves.
+//! L1): 784x512 takes 19 µs on one core here where LibTorch's `mm` takes 32 µs. Larger
+//! products split their columns across cores with [`crate::split`] (waking LibTorch's
+//! OpenMP workers, which sleep under `OMP_WAIT_POLICY=passive`, costs more than the second
+//! core saves).
 use crate::error::{Result, TorchContext};
 use crate::program::kernels::fma;
 use tch::{Device, Kind, Tensor};
@@ -14,20 +15,20 @@ use tch::{Device, Kind, Tensor};
 /// Products with fewer matrix elements go to LibTorch (the doctests' small products keep
 /// LibTorch's rounding).
 const MIN_ELEMENTS: i64 = 1 << 14;
+/// From this size on the columns are split across cores ([`crate::split`]).
+const SPLIT_MIN: i64 = 1 << 16;
 /// Beyond this the matrix comes from DRAM and LibTorch's threads help.
 const MAX_ELEMENTS: i64 = 1 << 22;
 
-/// `y = x · w` for a row-major `w` of `x.len()` rows and `y.len()` columns.
-///
-/// SAFETY: none beyond the slices' own; `w.len() == x.len() * y.len()` is checked.
+/// `y = x · w[:, j0..j0 + y.len()]` for a row-major `w` of `x.len()` rows of `n` columns.
 #[inline(always)]
-fn row_times<const F: bool>(x: &[f32], w: &[f32], y: &mut [f32]) {
-    let n = y.len();
-    if w.len() != x.len() * n {
+fn row_times<const F: bool>(x: &[f32], w: &[f32], n: usize, j0: usize, y: &mut [f32]) {
+    let len = y.len();
+    if w.len() != x.len() * n || j0 + len > n {
         return;
     }
     y.fill(0.0);
-    let mut rows = w.chunks_exact(n);
+    let mut rows = w.chunks_exact(n).map(|r| &r[j0..j0 + len]);
     let mut xs = x.chunks_exact(4);
     for a in &mut xs {
         let (r0, r1, r2, r3) = match (rows.next(), rows.next(), rows.next(), rows.next()) {
@@ -51,17 +52,23 @@ fn row_times<const F: bool>(x: &[f32], w: &[f32], y: &mut [f32]) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn row_times_avx2(x: &[f32], w: &[f32], y: &mut [f32]) {
-    row_times::<true>(x, w, y)
+unsafe fn row_times_avx2(x: &[f32], w: &[f32], n: usize, j0: usize, y: &mut [f32]) {
+    row_times::<true>(x, w, n, j0, y)
 }
 
-fn row_times_any(x: &[f32], w: &[f32], y: &mut [f32]) {
+fn row_times_any(x: &[f32], w: &[f32], n: usize, j0: usize, y: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if crate::program::fuse::has_avx2_fma() {
         // SAFETY: the CPU has AVX2 and FMA.
-        return unsafe { row_times_avx2(x, w, y) };
+        return unsafe { row_times_avx2(x, w, n, j0, y) };
     }
-    row_times::<false>(x, w, y)
+    row_times::<false>(x, w, n, j0, y)
+}
+
+/// Columns of the result computed by each part when the product is split across cores: a
+/// multiple of 16 floats (whole vectors, whole cache lines).
+fn columns_per_part(n: usize, parts: usize) -> usize {
+    n.div_ceil(parts.max(1)).div_ceil(16) * 16
 }
 
 /// `x · w` for an f32 CPU `x` of `k` elements and a contiguous f32 CPU `w` of shape `[k, n]`,
@@ -88,13 +95,31 @@ pub fn row_times_matrix(x: &Tensor, w: &Tensor) -> Result<Option<Tensor>> {
     let x = x.f_contiguous().ctx(op)?;
     let y = Tensor::f_empty([1, n], (Kind::Float, Device::Cpu)).ctx(op)?;
     let (ku, nu) = (k as usize, n as usize);
-    // SAFETY: contiguous f32 CPU tensors of k, k * n and n elements (checked above), alive
-    // for the whole call; `y` is fresh, so it aliases neither input.
-    unsafe {
-        let xs = std::slice::from_raw_parts(x.data_ptr() as *const f32, ku);
-        let ws = std::slice::from_raw_parts(w.data_ptr() as *const f32, ku * nu);
-        let ys = std::slice::from_raw_parts_mut(y.data_ptr() as *mut f32, nu);
-        row_times_any(xs, ws, ys);
+    let xp = x.data_ptr() as usize;
+    let wp = w.data_ptr() as usize;
+    let yp = y.data_ptr() as usize;
+    let parts = if elements >= SPLIT_MIN {
+        crate::split::width()
+    } else {
+        1
+    };
+    let per = columns_per_part(nu, parts);
+    let parts = nu.div_ceil(per.max(1));
+    let part = |p: usize| {
+        let j0 = p * per;
+        let len = per.min(nu.saturating_sub(j0));
+        // SAFETY: contiguous f32 CPU tensors of k, k * n and n elements (checked above), alive
+        // until `split::run` returns; `y` is fresh, so it aliases neither input, and each
+        // part writes its own columns of it.
+        unsafe {
+            let xs = std::slice::from_raw_parts(xp as *const f32, ku);
+            let ws = std::slice::from_raw_parts(wp as *const f32, ku * nu);
+            let ys = std::slice::from_raw_parts_mut((yp as *mut f32).add(j0), len);
+            row_times_any(xs, ws, nu, j0, ys);
+        }
+    };
+    if !crate::split::run(parts, &part) {
+        return Err(crate::error::EngineError::argument("dot: a worker failed"));
     }
     Ok(Some(y))
 }
@@ -112,7 +137,7 @@ mod tests {
 
     #[test]
     fn agrees_with_a_product_in_f64() {
-        for (k, n) in [(128, 128), (130, 131), (784, 512), (1001, 17)] {
+        for (k, n) in [(128, 128), (130, 131), (784, 512), (1001, 17), (300, 333)] {
             let x = Tensor::f_rand([1, k], (Kind::Float, Device::Cpu)).unwrap() - 0.5;
             let w = Tensor::f_rand([k, n], (Kind::Float, Device::Cpu)).unwrap() - 0.5;
             let got = row_times_matrix(&x, &w).unwrap();
@@ -138,7 +163,7 @@ mod tests {
             let mut plain = vec![0f32; n as usize];
             let xs: Vec<f32> = values(&x).iter().map(|&v| v as f32).collect();
             let ws: Vec<f32> = values(&w).iter().map(|&v| v as f32).collect();
-            row_times::<false>(&xs, &ws, &mut plain);
+            row_times::<false>(&xs, &ws, n as usize, 0, &mut plain);
             for (p, w) in plain.iter().zip(&want) {
                 assert!((*p as f64 - w).abs() < 1e-5 * (k as f64).sqrt());
             }

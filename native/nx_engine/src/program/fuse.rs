@@ -7,8 +7,8 @@
 //! last member was. Values read outside the group become the kernel's outputs; the others
 //! live only in registers: blocks of [`BLOCK`] elements that stay in L1/L2.
 //!
-//! At run time ([`run`]) the element range is split across LibTorch's intra-op threads
-//! (`at::parallel_for`, the same OpenMP team LibTorch's own operations use), and each thread runs the kernel's micro-ops block by block with
+//! At run time ([`run`]) the element range of a long enough kernel is split across the cores
+//! ([`crate::split`]'s helpers, awake between the kernels of a program), and each thread runs the kernel's micro-ops block by block with
 //! the vectorized loops of [`super::kernels`], writing only the outputs.
 use super::kernels::{apply, FOp, Src};
 use super::{Instr, Op, Out};
@@ -22,11 +22,8 @@ use tch::{Device, Kind, Tensor};
 /// Elements per block: 2048 f32 are 8 KiB per register.
 pub const BLOCK: usize = 2048;
 /// A kernel whose estimated time on one thread is below this (in ns) runs on the calling
-/// thread alone: waking LibTorch's OpenMP workers, which sleep at once under
-/// `OMP_WAIT_POLICY=passive`, took about 40 µs per parallel region on the build machine.
-const PARALLEL_MIN_NS: f64 = 200_000.0;
-/// Blocks a thread takes at a time when several share a kernel.
-const CHUNK_BLOCKS: usize = 16;
+/// thread alone; longer ones are split across cores ([`crate::split`]).
+const SPLIT_MIN_NS: f64 = 20_000.0;
 
 /// Where a kernel value lives while a block runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -684,17 +681,15 @@ pub fn run(
         outs: &out_ptrs,
         scalars: &scalars,
     };
-    if threads <= 1 || (n as f64) * kernel.ns_per_element() < PARALLEL_MIN_NS {
+    if threads <= 1 || (n as f64) * kernel.ns_per_element() < SPLIT_MIN_NS {
         run_range_any(kernel, buf, 0, n);
     } else {
-        // LibTorch's own threads (no threads of ours to oversubscribe the cores), in chunks of
-        // whole blocks
-        let chunk = CHUNK_BLOCKS * BLOCK;
-        let chunks = n.div_ceil(chunk);
-        let done = crate::runtime::parallel_for(chunks, 1, |first, last| {
-            run_range_any(kernel, buf, first * chunk, (last * chunk).min(n));
-        });
-        if !done {
+        // one range of whole blocks per core, on the split helpers (awake between the kernels
+        // of a program, unlike OpenMP's sleeping workers)
+        let per = n.div_ceil(crate::split::width()).div_ceil(BLOCK) * BLOCK;
+        let parts = n.div_ceil(per.max(1));
+        let part = |p: usize| run_range_any(kernel, buf, p * per, ((p + 1) * per).min(n));
+        if !crate::split::run(parts, &part) {
             return Err(EngineError::argument("fused: a worker failed"));
         }
     }
