@@ -115,11 +115,7 @@ pub fn dot(
     let r = if nb == 1 {
         let ma = reshape(xa, &[m, k])?;
         let mb = reshape(xb, &[k, n])?;
-        match if m == 1 {
-            super::gemv::row_times_matrix(&ma, &mb)?
-        } else {
-            None
-        } {
+        match super::small_matmul::small_product(&ma, &mb)? {
             Some(r) => r,
             None => ma.f_mm(&mb).ctx(op)?,
         }

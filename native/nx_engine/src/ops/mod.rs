@@ -6,13 +6,13 @@ pub mod convert;
 pub mod creation;
 pub mod elementwise;
 pub mod fft;
-pub mod gemv;
 pub mod index;
 pub mod linalg;
 pub mod order;
 pub mod reduce;
 pub mod scan;
 pub mod shape;
+pub mod small_matmul;
 pub mod window;
 
 use crate::error::{EngineError, Result};
