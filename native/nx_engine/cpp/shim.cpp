@@ -4,6 +4,8 @@
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/Allocator.h>
 #include <ATen/Parallel.h>
+#include <ATen/EmptyTensor.h>
+#include <ATen/core/Tensor.h>
 #include <torch/headeronly/version.h>
 
 #include <dlfcn.h>
@@ -189,6 +191,20 @@ void nx_allocator_stats(uint64_t *out) {
   out[0] = cache.cached_bytes;
   out[1] = cache.hits.load();
   out[2] = cache.misses.load();
+}
+
+// A new uninitialized contiguous CPU tensor, made by at::detail::empty_cpu directly rather than
+// through the dispatcher (at::empty), which costs more than the arithmetic of a tiny
+// element-wise operation. `scalar_type` is a c10::ScalarType code. Returns a heap-allocated
+// at::Tensor (the handle tch wraps), or null on an exception.
+void *nx_empty_cpu(int scalar_type, const int64_t *dims, int64_t ndim) {
+  try {
+    auto base = at::detail::empty_cpu(c10::IntArrayRef(dims, static_cast<size_t>(ndim)),
+                                      static_cast<c10::ScalarType>(scalar_type));
+    return new at::Tensor(std::move(base));
+  } catch (...) {
+    return nullptr;
+  }
 }
 
 // Puts the calling thread in InferenceMode for the rest of its life. Autograd belongs to the

@@ -18,6 +18,38 @@ extern "C" {
         ctx: *mut std::ffi::c_void,
     ) -> i32;
     fn nx_lower_thread_priority(niceness: i32) -> i32;
+    fn nx_empty_cpu(scalar_type: i32, dims: *const i64, ndim: i64) -> *mut std::ffi::c_void;
+}
+
+/// A new uninitialized contiguous CPU tensor of `kind` and `shape`, made without going through
+/// LibTorch's dispatcher (cheaper for tiny tensors; the same allocator).
+pub fn empty_cpu(kind: tch::Kind, shape: &[i64]) -> crate::Result<tch::Tensor> {
+    if shape.iter().any(|&d| d < 0) {
+        return Err(crate::EngineError::argument("empty: negative dimension"));
+    }
+    // c10::ScalarType codes
+    let code = match kind {
+        tch::Kind::Uint8 => 0,
+        tch::Kind::Int8 => 1,
+        tch::Kind::Int16 => 2,
+        tch::Kind::Int => 3,
+        tch::Kind::Int64 => 4,
+        tch::Kind::Half => 5,
+        tch::Kind::Float => 6,
+        tch::Kind::Double => 7,
+        _ => return Err(crate::EngineError::argument("empty: unsupported kind")),
+    };
+    // SAFETY: `shape` is a valid slice for the call; the shim catches C++ exceptions and
+    // returns null for them.
+    let ptr = unsafe { nx_empty_cpu(code, shape.as_ptr(), shape.len() as i64) };
+    if ptr.is_null() {
+        return Err(crate::EngineError::argument(
+            "empty: LibTorch could not allocate",
+        ));
+    }
+    // SAFETY: a non-null pointer from the shim is a fresh heap-allocated at::Tensor, the
+    // handle type tch owns and frees.
+    Ok(unsafe { tch::Tensor::from_ptr(ptr as *mut torch_sys::C_tensor) })
 }
 
 thread_local! {
@@ -166,4 +198,33 @@ pub fn set_num_threads(n: i32) -> bool {
 pub fn num_threads() -> i32 {
     // SAFETY: a plain C call; the shim catches C++ exceptions.
     unsafe { nx_get_num_threads() }
+}
+
+#[cfg(test)]
+mod tests {
+    use tch::Kind;
+
+    #[test]
+    fn empty_cpu_makes_contiguous_tensors_of_each_kind() {
+        let kinds = [
+            Kind::Uint8,
+            Kind::Int8,
+            Kind::Int16,
+            Kind::Int,
+            Kind::Int64,
+            Kind::Half,
+            Kind::Float,
+            Kind::Double,
+        ];
+        for kind in kinds {
+            let t = super::empty_cpu(kind, &[2, 3]).unwrap();
+            assert_eq!(t.kind(), kind);
+            assert_eq!(t.size(), vec![2, 3]);
+            assert!(t.is_contiguous());
+            assert_eq!(t.device(), tch::Device::Cpu);
+        }
+        assert_eq!(super::empty_cpu(Kind::Float, &[]).unwrap().numel(), 1);
+        assert!(super::empty_cpu(Kind::Float, &[-1]).is_err());
+        assert!(super::empty_cpu(Kind::ComplexFloat, &[1]).is_err());
+    }
 }

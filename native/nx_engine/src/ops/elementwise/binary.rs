@@ -177,13 +177,19 @@ pub fn binary(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Result<T
             b_ty.name()
         )));
     }
-    let ta = fetch(a, device)?;
-    let tb = fetch(b, device)?;
-    if a_ty == out && b_ty == out && a.shape() == b.shape() {
-        if let Some(result) = super::small::try_binary(op, &ta, &tb, out) {
+    if a_ty == out
+        && b_ty == out
+        && a.shape() == b.shape()
+        && device == Device::Cpu
+        && a.numel() as usize <= super::small::MAX_ELEMENTS
+    {
+        let fast = NxTensor::with_pair(a, b, |ta, tb| super::small::try_binary(op, ta, tb, out))?;
+        if let Some(result) = fast {
             return result;
         }
     }
+    let ta = fetch(a, device)?;
+    let tb = fetch(b, device)?;
     if op.is_comparison() {
         let r = compare(op, ta, a_ty, tb, b_ty, device)?;
         return bool_to(&r, out);

@@ -4,7 +4,7 @@
 //! CPU tensors of the output's type and shape, the arithmetic runs here on the raw buffers and
 //! only the output allocation goes through LibTorch.
 use super::binary::BinaryOp;
-use crate::error::{Result, TorchContext};
+use crate::error::Result;
 use crate::types::NxType;
 use tch::{Device, Kind, Tensor};
 
@@ -104,7 +104,7 @@ pub(crate) fn try_binary(
     if n > MAX_ELEMENTS || b.numel() != n || !usable(a) || !usable(b) {
         return None;
     }
-    let out = match Tensor::f_empty(a.size(), (kind, Device::Cpu)).ctx(op.name()) {
+    let out = match crate::runtime::empty_cpu(kind, &a.size()) {
         Ok(out) => out,
         Err(error) => return Some(Err(error)),
     };
