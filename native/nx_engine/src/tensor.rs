@@ -23,8 +23,15 @@ pub struct NxTensor {
 impl NxTensor {
     /// Wraps a LibTorch tensor whose storage kind matches `ty` (the caller guarantees it).
     pub fn new(tensor: Tensor, ty: NxType) -> NxTensor {
-        let shape = tensor.size();
-        let device = tensor.device();
+        let (shape, device) = (tensor.size(), tensor.device());
+        NxTensor::from_parts(tensor, ty, shape, device)
+    }
+
+    /// Wraps a tensor whose shape and device the caller already knows (they must be the
+    /// tensor's own: this skips asking LibTorch, which costs more than a tiny operation).
+    pub fn from_parts(tensor: Tensor, ty: NxType, shape: Vec<i64>, device: Device) -> NxTensor {
+        debug_assert_eq!(tensor.size(), shape);
+        debug_assert_eq!(tensor.device(), device);
         let numel: i64 = shape.iter().product();
         let bytes = numel.saturating_mul(ty.storage_bytes() as i64);
         memory::track(device::slot(device), bytes);

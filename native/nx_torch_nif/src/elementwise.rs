@@ -3,7 +3,7 @@
 use crate::decode;
 use crate::errors::{raise, NifResult, OrRaise};
 use crate::nif_pair;
-use crate::resource::{wrap, TRef};
+use crate::resource::{wrap, wrap_nx, TRef};
 use nx_engine::ops::elementwise::{self, BinaryOp, UnaryOp};
 use rustler::{Atom, Term};
 
@@ -160,9 +160,8 @@ fn lookup<T: Copy>(table: &[(AtomFn, T)], op: Atom, kind: &str) -> NifResult<T> 
 fn binary(op: Atom, a: TRef, b: TRef, ty: i64) -> NifResult<TRef> {
     let op = lookup(&BINARY_OPS, op, "binary")?;
     let out = decode::ty(ty)?;
-    Ok(wrap(
-        elementwise::binary(op, &a.0, &b.0, out).or_raise()?,
-        out,
+    Ok(wrap_nx(
+        elementwise::binary_nx(op, &a.0, &b.0, out).or_raise()?,
     ))
 }
 

@@ -15,6 +15,10 @@ pub fn wrap(tensor: Tensor, ty: NxType) -> TRef {
     ResourceArc::new(TensorRef(NxTensor::new(tensor, ty)))
 }
 
+pub fn wrap_nx(tensor: NxTensor) -> TRef {
+    ResourceArc::new(TensorRef(tensor))
+}
+
 // rustler catches panics while encoding results and needs `RefUnwindSafe` for that. A panic can
 // never leave a `TensorRef` half-updated: its only critical sections are taking a shallow clone
 // and taking the tensor out on deallocation, neither of which can panic midway.

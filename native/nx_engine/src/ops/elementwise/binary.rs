@@ -159,6 +159,39 @@ impl BinaryOp {
     }
 }
 
+/// [`super::small`]'s fast path, when `a` and `b` are tiny same-shape CPU tensors of the
+/// output's type.
+fn tiny(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Result<Option<Tensor>> {
+    let eligible = a.ty() == out
+        && b.ty() == out
+        && a.shape() == b.shape()
+        && a.device() == Device::Cpu
+        && b.device() == Device::Cpu
+        && a.numel() as usize <= super::small::MAX_ELEMENTS;
+    if !eligible {
+        return Ok(None);
+    }
+    NxTensor::with_pair(a, b, |ta, tb| {
+        super::small::try_binary(op, ta, tb, out, a.shape())
+    })?
+    .transpose()
+}
+
+/// [`binary`], wrapped: tiny same-shape CPU operands of the output's type take
+/// [`super::small`]'s fast path, which knows the result's shape without asking LibTorch.
+pub fn binary_nx(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Result<NxTensor> {
+    prepare_thread();
+    if let Some(t) = tiny(op, a, b, out)? {
+        return Ok(NxTensor::from_parts(
+            t,
+            out,
+            a.shape().to_vec(),
+            Device::Cpu,
+        ));
+    }
+    Ok(NxTensor::new(binary(op, a, b, out)?, out))
+}
+
 /// Applies `op` element-wise to `a` and `b` (broadcast against each other) and returns a tensor
 /// stored as `out`. Comparisons and logical operations compute in the inputs' own types and
 /// give 1 or 0; all other operations convert the inputs to `out` first.
@@ -177,16 +210,8 @@ pub fn binary(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Result<T
             b_ty.name()
         )));
     }
-    if a_ty == out
-        && b_ty == out
-        && a.shape() == b.shape()
-        && device == Device::Cpu
-        && a.numel() as usize <= super::small::MAX_ELEMENTS
-    {
-        let fast = NxTensor::with_pair(a, b, |ta, tb| super::small::try_binary(op, ta, tb, out))?;
-        if let Some(result) = fast {
-            return result;
-        }
+    if let Some(t) = tiny(op, a, b, out)? {
+        return Ok(t);
     }
     let ta = fetch(a, device)?;
     let tb = fetch(b, device)?;

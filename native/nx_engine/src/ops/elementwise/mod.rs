@@ -29,7 +29,7 @@ use crate::tensor::NxTensor;
 use crate::types::NxType;
 use tch::{Device, Kind, Tensor};
 
-pub use binary::{binary, clip, select, BinaryOp};
+pub use binary::{binary, binary_nx, clip, select, BinaryOp};
 pub use unary::{unary, UnaryOp};
 
 /// A type with LibTorch kernels on `device` in which `ty`'s arithmetic is computed.

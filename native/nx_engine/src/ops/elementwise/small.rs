@@ -85,26 +85,32 @@ fn run<T: Element>(op: BinaryOp, a: &Tensor, b: &Tensor, out: &Tensor, n: usize)
     }
 }
 
-/// The result of `op` on two same-shape tensors of type `ty` (also the output type), or
-/// `None` when the fast path does not apply.
+/// The result of `op` on two same-shape tensors of type `ty` (also the output type) and of
+/// `shape` (the callers know it from their handles), or `None` when the fast path does not
+/// apply. The checks that make the raw reads safe (CPU, kind, element count, contiguity) are
+/// made here whatever the caller knows.
 pub(crate) fn try_binary(
     op: BinaryOp,
     a: &Tensor,
     b: &Tensor,
     ty: NxType,
+    shape: &[i64],
 ) -> Option<Result<Tensor>> {
     if !supported(op, ty) {
         return None;
     }
     let kind = ty.storage_kind();
-    let n = a.numel();
+    let n = shape.iter().product::<i64>() as usize;
     let usable = |t: &Tensor| {
-        t.device() == Device::Cpu && t.is_contiguous() && t.f_kind().ok() == Some(kind)
+        t.is_contiguous()
+            && t.numel() == n
+            && t.device() == Device::Cpu
+            && t.f_kind().ok() == Some(kind)
     };
-    if n > MAX_ELEMENTS || b.numel() != n || !usable(a) || !usable(b) {
+    if n > MAX_ELEMENTS || !usable(a) || !usable(b) {
         return None;
     }
-    let out = match crate::runtime::empty_cpu(kind, &a.size()) {
+    let out = match crate::runtime::empty_cpu(kind, shape) {
         Ok(out) => out,
         Err(error) => return Some(Err(error)),
     };
@@ -132,7 +138,7 @@ mod tests {
             BinaryOp::Multiply,
             BinaryOp::Divide,
         ] {
-            let fast = try_binary(op, &a, &b, NxType::F32).unwrap().unwrap();
+            let fast = try_binary(op, &a, &b, NxType::F32, &[4]).unwrap().unwrap();
             let slow = match op {
                 BinaryOp::Add => a.f_add(&b),
                 BinaryOp::Subtract => a.f_sub(&b),
@@ -151,17 +157,17 @@ mod tests {
     fn integers_wrap_and_others_decline() {
         let a = Tensor::from_slice(&[i32::MAX, 3]);
         let b = Tensor::from_slice(&[1i32, 4]);
-        let r = try_binary(BinaryOp::Add, &a, &b, NxType::S32)
+        let r = try_binary(BinaryOp::Add, &a, &b, NxType::S32, &[2])
             .unwrap()
             .unwrap();
         let mut v = [0i32; 2];
         r.f_copy_data(&mut v, 2).unwrap();
         assert_eq!(v, [i32::MIN, 7]);
-        assert!(try_binary(BinaryOp::Divide, &a, &b, NxType::S32).is_none());
-        assert!(try_binary(BinaryOp::Add, &a, &b, NxType::S16).is_none());
+        assert!(try_binary(BinaryOp::Divide, &a, &b, NxType::S32, &[2]).is_none());
+        assert!(try_binary(BinaryOp::Add, &a, &b, NxType::S16, &[2]).is_none());
         let t = Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0])
             .reshape([2, 2])
             .tr();
-        assert!(try_binary(BinaryOp::Add, &t, &t, NxType::F32).is_none());
+        assert!(try_binary(BinaryOp::Add, &t, &t, NxType::F32, &[2, 2]).is_none());
     }
 }
