@@ -85,10 +85,10 @@ fn run<T: Element>(op: BinaryOp, a: &Tensor, b: &Tensor, out: &Tensor, n: usize)
     }
 }
 
-/// The result of `op` on two same-shape tensors of type `ty` (also the output type) and of
-/// `shape` (the callers know it from their handles), or `None` when the fast path does not
-/// apply. The checks that make the raw reads safe (CPU, kind, element count, contiguity) are
-/// made here whatever the caller knows.
+/// The result of `op` on two same-shape CPU tensors of type `ty` (also the output type) and
+/// of `shape`, or `None` when the fast path does not apply. The callers know the shape and
+/// the device from their handles (recorded from LibTorch when each handle was made); the
+/// storage kind and contiguity, on which the raw reads depend, are checked here.
 pub(crate) fn try_binary(
     op: BinaryOp,
     a: &Tensor,
@@ -101,12 +101,10 @@ pub(crate) fn try_binary(
     }
     let kind = ty.storage_kind();
     let n = shape.iter().product::<i64>() as usize;
-    let usable = |t: &Tensor| {
-        t.is_contiguous()
-            && t.numel() == n
-            && t.device() == Device::Cpu
-            && t.f_kind().ok() == Some(kind)
-    };
+    debug_assert!([a, b]
+        .iter()
+        .all(|t| t.size() == shape && t.device() == Device::Cpu));
+    let usable = |t: &Tensor| t.is_contiguous() && t.f_kind().ok() == Some(kind);
     if n > MAX_ELEMENTS || !usable(a) || !usable(b) {
         return None;
     }
