@@ -3,37 +3,62 @@
 //! Under `OMP_WAIT_POLICY=passive` (which the BEAM needs, see the README) LibTorch's OpenMP
 //! workers go to sleep as soon as a parallel region ends, and waking them took about 40 µs
 //! per region on the build machine: more than a batch-1 dense layer or a ReLU over a
-//! 128x512 batch takes on one core. [`run`] hands the parts of such kernels to a few helper
-//! threads of our own that spin for a short while after each part (so back-to-back kernels,
+//! 128x512 batch takes on one core. [`run`] offers the parts of such kernels to a few helper
+//! threads of our own that spin for a short while after each job (so back-to-back kernels,
 //! as in a compiled program, find them awake) and then park, using no CPU while idle.
 //!
+//! Parts are claimed, not assigned: the caller and every helper that shows up take the next
+//! unclaimed part until none is left. A helper the OS has not scheduled (two cores shared with
+//! the BEAM's threads and LibTorch's) therefore never holds the caller up: the caller runs the
+//! parts itself and withdraws the offer. The caller waits only for parts a helper has started.
+//!
 //! There are `threads - 1` helpers (LibTorch's intra-op thread count when they start: at NIF
-//! load, see [`start`], or on first use).
-//! `NX_TORCH_SPLIT=0` starts none. One caller at a time gets them; a caller that finds them busy runs every part itself, so a
-//! kernel never waits for another.
+//! load, see [`start`], or on first use); `NX_TORCH_SPLIT=0` starts none. One caller at a
+//! time gets them; a caller that finds them busy runs every part itself.
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-/// How long a helper keeps polling for its next part before it parks.
+/// How long a helper keeps polling for its next job before it parks.
 const SPIN: Duration = Duration::from_micros(50);
 
-/// A part handed to a helper: a pointer to the caller's job and the part's index.
+// Slot states.
+const IDLE: usize = 0;
+/// A job is offered (`Slot::job` is valid until the caller withdraws it).
+const OFFERED: usize = 1;
+/// The helper has taken the offered job: the caller waits for DONE before returning.
+const TAKEN: usize = 2;
+const DONE: usize = 3;
+
 struct Slot {
-    /// Incremented by the caller for every new part (odd: a part is waiting).
-    seq: AtomicUsize,
-    /// The job, a `*const Job` valid while `seq` is odd.
+    state: AtomicUsize,
+    /// The job, a `*const Job`, valid while the state is OFFERED or TAKEN.
     job: AtomicUsize,
-    index: AtomicUsize,
-    /// Set by the helper when the part is done (or panicked).
-    done: AtomicBool,
     thread: Mutex<Option<Thread>>,
 }
 
 struct Job<'a> {
     body: &'a (dyn Fn(usize) + Sync),
+    parts: usize,
+    next: AtomicUsize,
     panicked: AtomicBool,
+}
+
+impl Job<'_> {
+    /// Claims and runs parts until none is left.
+    fn work(&self) {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            if i >= self.parts {
+                return;
+            }
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.body)(i)));
+            if ran.is_err() {
+                self.panicked.store(true, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 struct Pool {
@@ -50,10 +75,8 @@ static POOL: once_cell::sync::Lazy<Pool> = once_cell::sync::Lazy::new(|| {
     let mut slots = Vec::with_capacity(helpers);
     for i in 0..helpers {
         let slot: &'static Slot = Box::leak(Box::new(Slot {
-            seq: AtomicUsize::new(0),
+            state: AtomicUsize::new(IDLE),
             job: AtomicUsize::new(0),
-            index: AtomicUsize::new(0),
-            done: AtomicBool::new(true),
             thread: Mutex::new(None),
         }));
         let spawned = std::thread::Builder::new()
@@ -75,32 +98,28 @@ static POOL: once_cell::sync::Lazy<Pool> = once_cell::sync::Lazy::new(|| {
 
 fn helper(slot: &'static Slot) {
     crate::runtime::prepare_thread();
-    let mut seen = 0usize;
     loop {
         let started = Instant::now();
         let mut spins = 0u32;
-        let seq = loop {
-            let seq = slot.seq.load(Ordering::Acquire);
-            if seq != seen && !seq.is_multiple_of(2) {
-                break seq;
-            }
+        while slot.state.load(Ordering::Acquire) != OFFERED {
             spins = spins.wrapping_add(1);
             if spins.is_multiple_of(64) && started.elapsed() > SPIN {
                 std::thread::park_timeout(Duration::from_millis(100));
             } else {
                 std::hint::spin_loop();
             }
-        };
-        seen = seq;
-        // SAFETY: the caller keeps the job alive until it sees `done`, set below.
-        let job = unsafe { &*(slot.job.load(Ordering::Acquire) as *const Job) };
-        let index = slot.index.load(Ordering::Acquire);
-        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.body)(index)));
-        if ran.is_err() {
-            job.panicked.store(true, Ordering::Relaxed);
         }
-        slot.seq.store(seq + 1, Ordering::Release);
-        slot.done.store(true, Ordering::Release);
+        if slot
+            .state
+            .compare_exchange(OFFERED, TAKEN, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            continue; // withdrawn meanwhile
+        }
+        // SAFETY: the caller keeps the job alive until it sees DONE, stored below.
+        let job = unsafe { &*(slot.job.load(Ordering::Acquire) as *const Job) };
+        job.work();
+        slot.state.store(DONE, Ordering::Release);
     }
 }
 
@@ -110,15 +129,21 @@ pub fn start() {
     once_cell::sync::Lazy::force(&POOL);
 }
 
-/// How many parts [`run`] can run at once: the helpers plus the caller.
+/// How many threads [`run`] can use at once: the helpers plus the caller.
 pub fn width() -> usize {
     POOL.slots.len() + 1
 }
 
-/// Runs `body(0)`, ..., `body(parts - 1)`, each part once, on the calling thread and the
-/// helpers, and returns when all are done. `false` when a part panicked.
+/// Runs `body(0)`, ..., `body(parts - 1)`, each part once, on the calling thread and whichever
+/// helpers are ready, and returns when all are done. `false` when a part panicked.
 pub fn run(parts: usize, body: &(dyn Fn(usize) + Sync)) -> bool {
     let pool = &*POOL;
+    let job = Job {
+        body,
+        parts,
+        next: AtomicUsize::new(0),
+        panicked: AtomicBool::new(false),
+    };
     let shared = parts > 1
         && !pool.slots.is_empty()
         && pool
@@ -126,36 +151,34 @@ pub fn run(parts: usize, body: &(dyn Fn(usize) + Sync)) -> bool {
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok();
     if !shared {
-        let ran =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (0..parts).for_each(body)));
-        return ran.is_ok();
+        job.work();
+        return !job.panicked.load(Ordering::Relaxed);
     }
-    let job = Job {
-        body,
-        panicked: AtomicBool::new(false),
-    };
-    let handed = (parts - 1).min(pool.slots.len());
-    for (k, slot) in pool.slots[..handed].iter().enumerate() {
-        slot.done.store(false, Ordering::Relaxed);
+    let offered = (parts - 1).min(pool.slots.len());
+    for slot in &pool.slots[..offered] {
         slot.job
             .store(&job as *const Job as usize, Ordering::Relaxed);
-        slot.index.store(k + 1, Ordering::Relaxed);
-        // odd: a part is waiting
-        slot.seq.fetch_add(1, Ordering::AcqRel);
+        slot.state.store(OFFERED, Ordering::Release);
         if let Some(t) = slot.thread.lock().as_ref() {
             t.unpark();
         }
     }
-    // the caller's parts: the first, and those beyond the helpers
-    let mine = std::iter::once(0).chain(handed + 1..parts);
-    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mine.for_each(body)));
-    for slot in &pool.slots[..handed] {
-        while !slot.done.load(Ordering::Acquire) {
-            std::hint::spin_loop();
+    job.work();
+    for slot in &pool.slots[..offered] {
+        // withdraw an offer nobody took; otherwise wait for the helper to finish its parts
+        if slot
+            .state
+            .compare_exchange(OFFERED, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            while slot.state.load(Ordering::Acquire) != DONE {
+                std::hint::spin_loop();
+            }
+            slot.state.store(IDLE, Ordering::Release);
         }
     }
     pool.busy.store(false, Ordering::Release);
-    ran.is_ok() && !job.panicked.load(Ordering::Relaxed)
+    !job.panicked.load(Ordering::Relaxed)
 }
 
 #[cfg(test)]

@@ -202,7 +202,7 @@ fn rows_of(
         c.data_ptr() as usize,
     );
     let parts = if macs >= SPLIT_MIN {
-        crate::split::width().min(mu)
+        (4 * crate::split::width()).min(mu)
     } else {
         1
     };
@@ -254,7 +254,7 @@ pub fn row_times_matrix(x: &Tensor, w: &Tensor) -> Result<Option<Tensor>> {
     let wp = w.data_ptr() as usize;
     let yp = y.data_ptr() as usize;
     let parts = if elements >= SPLIT_MIN {
-        crate::split::width()
+        2 * crate::split::width()
     } else {
         1
     };

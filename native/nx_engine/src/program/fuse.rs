@@ -684,9 +684,9 @@ pub fn run(
     if threads <= 1 || (n as f64) * kernel.ns_per_element() < SPLIT_MIN_NS {
         run_range_any(kernel, buf, 0, n);
     } else {
-        // one range of whole blocks per core, on the split helpers (awake between the kernels
-        // of a program, unlike OpenMP's sleeping workers)
-        let per = n.div_ceil(crate::split::width()).div_ceil(BLOCK) * BLOCK;
+        // ranges of whole blocks, four per core, claimed by the caller and the split helpers
+        // (awake between the kernels of a program, unlike OpenMP's sleeping workers)
+        let per = n.div_ceil(4 * crate::split::width()).div_ceil(BLOCK) * BLOCK;
         let parts = n.div_ceil(per.max(1));
         let part = |p: usize| run_range_any(kernel, buf, p * per, ((p + 1) * per).min(n));
         if !crate::split::run(parts, &part) {
