@@ -48,8 +48,8 @@ pub struct MicroOp {
 }
 
 /// Inputs are the instruction's args: the first `n_full` are whole tensors of `full_types`
-/// (converted to f32 at run time unless f32), input `i` repeating every `periods[i]` elements
-/// (`numel` for an input of the result's size); the rest single elements of `scalar_types`
+/// (converted to f32 at run time unless f32), element `e` of the result reading element
+/// `(e / repeats[i]) % periods[i]` of input `i` (see `layout`); the rest single elements of `scalar_types`
 /// (converted to f32 at run time). Outputs of type u8 (comparisons) are computed as f32 masks
 /// and converted when the kernel ends.
 pub struct Kernel {
@@ -57,6 +57,7 @@ pub struct Kernel {
     pub n_full: usize,
     pub full_types: Vec<NxType>,
     pub periods: Vec<usize>,
+    pub repeats: Vec<usize>,
     pub scalar_types: Vec<NxType>,
     pub ops: Vec<MicroOp>,
     pub n_regs: usize,
@@ -116,17 +117,30 @@ fn exact_in_f32(ty: NxType) -> bool {
     )
 }
 
-/// The number of elements after which a whole operand of `shape` repeats in a result of
-/// `out` elements of shape `out_shape`: `n` for an operand of the result's shape, `m` for an
-/// operand whose shape (leading 1s dropped) is a suffix of the result's (a bias broadcast over
-/// rows); `None` for any other broadcast.
-fn period(shape: &[i64], out_shape: &[i64]) -> Option<usize> {
-    let first = shape.iter().position(|&d| d != 1).unwrap_or(shape.len());
-    let core = &shape[first..];
-    if core.len() > out_shape.len() || !out_shape.ends_with(core) {
+/// How a whole operand of `shape` maps onto a result of shape `out_shape`, as
+/// `(period, repeat)`: element `e` of the result reads element `(e / repeat) % period` of the
+/// operand. That form covers operands whose dimensions other than 1 are one run of the result's
+/// dimensions: the result's own shape (`(n, 1)`), a bias repeated over rows (`[512]` in
+/// `[128, 512]`: `(512, 1)`) and a column repeated along rows (`[128, 1]` in `[128, 10]`:
+/// `(128, 10)`). `None` for any other broadcast.
+fn layout(shape: &[i64], out_shape: &[i64]) -> Option<(usize, usize)> {
+    let r = out_shape.len();
+    if shape.len() > r {
         return None;
     }
-    Some(numel(core))
+    // the operand's dimensions aligned with the result's trailing ones, 1 where missing
+    let dims: Vec<i64> = std::iter::repeat_n(1, r - shape.len())
+        .chain(shape.iter().copied())
+        .collect();
+    let run: Vec<usize> = (0..r).filter(|&i| dims[i] != 1).collect();
+    let (first, last) = match (run.first(), run.last()) {
+        (Some(&f), Some(&l)) => (f, l + 1),
+        _ => return Some((1, numel(out_shape))),
+    };
+    if (first..last).any(|i| dims[i] != out_shape[i]) {
+        return None;
+    }
+    Some((numel(&out_shape[first..last]), numel(&out_shape[last..])))
 }
 
 /// How an instruction would take part in a group of `n` elements.
@@ -167,7 +181,7 @@ fn fusible(instr: &Instr, info: &HashMap<usize, (NxType, Vec<i64>)>) -> Option<(
         } else {
             exact_in_f32(*ty)
         };
-        let whole = ty_ok && period(shape, &out.shape).is_some();
+        let whole = ty_ok && layout(shape, &out.shape).is_some();
         if !(scalar || whole) {
             return None;
         }
@@ -383,7 +397,12 @@ fn build_kernel(
     let n_full = full_inputs.len();
     let full_info = |s: &usize| info.get(s).cloned().unwrap_or((NxType::F32, vec![]));
     let full_types = full_inputs.iter().map(|s| full_info(s).0).collect();
-    let periods = full_inputs.iter().map(|s| numel(&full_info(s).1)).collect();
+    let layouts: Vec<(usize, usize)> = full_inputs
+        .iter()
+        .map(|s| layout(&full_info(s).1, &members[0].outs[0].shape).unwrap_or((n, 1)))
+        .collect();
+    let periods = layouts.iter().map(|l| l.0).collect();
+    let repeats = layouts.iter().map(|l| l.1).collect();
     let mut args = full_inputs;
     args.extend(scalar_inputs);
     Instr {
@@ -392,6 +411,7 @@ fn build_kernel(
             n_full,
             full_types,
             periods,
+            repeats,
             scalar_types,
             ops,
             n_regs,
@@ -402,13 +422,13 @@ fn build_kernel(
 }
 
 /// Raw pointers of the kernel's buffers, shared by the worker threads: each input with its
-/// Nx type and period, each output with its type (f32, or u8 for masks).
+/// Nx type, period and repeat, each output with its type (f32, or u8 for masks).
 ///
 /// SAFETY: input buffers are only read; each thread writes only its own disjoint element
 /// range of each output buffer; every buffer outlives the scope in which the threads run.
 #[derive(Clone, Copy)]
 struct Buffers<'a> {
-    ins: &'a [(*const u8, NxType, usize)],
+    ins: &'a [(*const u8, NxType, usize, usize)],
     outs: &'a [(*mut u8, NxType)],
     scalars: &'a [f32],
 }
@@ -444,6 +464,43 @@ unsafe fn load(dst: &mut [f32], ptr: *const u8, ty: NxType, start: usize) {
             }
         }
         _ => dst.copy_from_slice(raw((ptr as *const f32).add(start), n)),
+    }
+}
+
+/// One element of type `ty` at index `i` of `ptr`, as f32.
+///
+/// SAFETY: `ptr` holds more than `i` elements of `ty`.
+#[inline(always)]
+unsafe fn load_one(ptr: *const u8, ty: NxType, i: usize) -> f32 {
+    let mut v = [0f32];
+    load(&mut v, ptr, ty, i);
+    v[0]
+}
+
+/// Fills `dst` with elements `[pos, pos + dst.len())` of the sequence whose element `e` is
+/// element `(e / repeat) % period` of `ptr`, converted to f32 (runs of `repeat` equal values).
+///
+/// SAFETY: `ptr` holds `period` elements of `ty`.
+#[inline(always)]
+unsafe fn load_repeated(
+    dst: &mut [f32],
+    ptr: *const u8,
+    ty: NxType,
+    period: usize,
+    repeat: usize,
+    pos: usize,
+) {
+    if period == 0 || repeat == 0 {
+        return;
+    }
+    let mut k = pos;
+    let mut done = 0;
+    while done < dst.len() {
+        let run = k / repeat;
+        let take = ((run + 1) * repeat - k).min(dst.len() - done);
+        dst[done..done + take].fill(load_one(ptr, ty, run % period));
+        done += take;
+        k += take;
     }
 }
 
@@ -493,7 +550,7 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
     // registers as long as a block of this range (small kernels: no 8 KiB each to zero)
     let stride = BLOCK.min(end.saturating_sub(start)).max(1);
     let staged_in: Vec<usize> = (0..buf.ins.len())
-        .filter(|&i| buf.ins[i].1 != NxType::F32 || buf.ins[i].2 < kernel.numel)
+        .filter(|&i| buf.ins[i].1 != NxType::F32 || buf.ins[i].2 < kernel.numel || buf.ins[i].3 > 1)
         .collect();
     let staged_out: Vec<usize> = (0..buf.outs.len())
         .filter(|&o| buf.outs[o].1 != NxType::F32)
@@ -515,8 +572,10 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
         let len = (end - pos).min(BLOCK);
         let reg = |r: usize| std::slice::from_raw_parts_mut(rp.add(r * stride), len);
         for &i in &staged_in {
-            let (ptr, ty, period) = buf.ins[i];
-            if period < kernel.numel {
+            let (ptr, ty, period, repeat) = buf.ins[i];
+            if repeat > 1 {
+                load_repeated(reg(in_reg[i]), ptr, ty, period, repeat, pos);
+            } else if period < kernel.numel {
                 load_periodic(reg(in_reg[i]), ptr, ty, period, pos);
             } else {
                 load(reg(in_reg[i]), ptr, ty, pos);
@@ -666,10 +725,18 @@ pub fn run(
         };
         results.push(Tensor::f_empty(out.shape.as_slice(), (kind, Device::Cpu)).ctx(op)?);
     }
-    let in_ptrs: Vec<(*const u8, NxType, usize)> = ins
+    let in_ptrs: Vec<(*const u8, NxType, usize, usize)> = ins
         .iter()
-        .zip(kernel.full_types.iter().zip(&kernel.periods))
-        .map(|(t, (&ty, &period))| (t.data_ptr() as *const u8, ty, period))
+        .enumerate()
+        .map(|(i, t)| {
+            let ty = kernel.full_types[i];
+            (
+                t.data_ptr() as *const u8,
+                ty,
+                kernel.periods[i],
+                kernel.repeats[i],
+            )
+        })
         .collect();
     let out_ptrs: Vec<(*mut u8, NxType)> = results
         .iter()
@@ -696,4 +763,24 @@ pub fn run(
     // the inputs stay alive (and their pointers valid) until the kernel is done
     drop(ins);
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::layout;
+
+    #[test]
+    fn layouts_of_broadcast_operands() {
+        assert_eq!(layout(&[128, 512], &[128, 512]), Some((65536, 1)));
+        assert_eq!(layout(&[512], &[128, 512]), Some((512, 1)));
+        assert_eq!(layout(&[1, 512], &[128, 512]), Some((512, 1)));
+        assert_eq!(layout(&[128, 1], &[128, 10]), Some((128, 10)));
+        assert_eq!(layout(&[4, 1, 1], &[4, 5, 6]), Some((4, 30)));
+        assert_eq!(layout(&[5, 1], &[4, 5, 6]), Some((5, 6)));
+        assert_eq!(layout(&[1, 1], &[3, 3]), Some((1, 9)));
+        // not one run of the result's dimensions
+        assert_eq!(layout(&[4, 1, 6], &[4, 5, 6]), None);
+        assert_eq!(layout(&[10, 128], &[128, 10]), None);
+        assert_eq!(layout(&[2, 128, 10], &[128, 10]), None);
+    }
 }

@@ -213,6 +213,77 @@ fn masks_rows_and_narrow_inputs_fuse() {
     }
 }
 
+/// exp(x - m) / s with m and s of shape [rows, 1] (softmax's column broadcasts) and a bias of
+/// shape [1, 3]: one kernel, the same values as unfused.
+#[test]
+fn column_broadcasts_fuse() {
+    use BinaryOp::*;
+    for rows in [1i64, 2, 700, 5000] {
+        let s = [rows, 3];
+        let body = [
+            bin(Subtract, 0, 1, 10, &s),
+            un(UnaryOp::Exp, 10, 11, &s),
+            bin(Divide, 11, 2, 12, &s),
+            bin(Add, 12, 3, 13, &s),
+        ];
+        let spec = |fuse| ProgramSpec {
+            inputs: vec![
+                (0, NxType::F32, s.to_vec()),
+                (1, NxType::F32, vec![rows, 1]),
+                (2, NxType::F32, vec![rows, 1]),
+                (3, NxType::F32, vec![1, 3]),
+            ],
+            literals: vec![],
+            body: body
+                .iter()
+                .map(|i| Instr {
+                    op: match &i.op {
+                        Op::Binary(b) => Op::Binary(*b),
+                        Op::Unary(u) => Op::Unary(*u),
+                        _ => unreachable!(),
+                    },
+                    args: i.args.clone(),
+                    outs: i.outs.clone(),
+                })
+                .collect(),
+            outputs: vec![13],
+            device: Device::Cpu,
+            fuse,
+        };
+        let x = input(rows * 3).f_reshape(s).unwrap();
+        let m = input(rows).f_reshape([rows, 1]).unwrap();
+        let d = (input(rows).f_reshape([rows, 1]).unwrap() * 0.5 + 3.0)
+            .f_abs()
+            .unwrap();
+        let bias = Tensor::from_slice(&[1.0f32, -2.0, 0.5])
+            .f_reshape([1, 3])
+            .unwrap();
+        let inputs = || {
+            [&x, &m, &d, &bias]
+                .iter()
+                .map(|t| Val {
+                    t: t.shallow_clone(),
+                    ty: NxType::F32,
+                })
+                .collect::<Vec<_>>()
+        };
+        let fused = build(spec(true)).unwrap();
+        assert_eq!(fused.fused_groups(), 1, "rows={rows}");
+        let plain = build(spec(false)).unwrap();
+        let (a, b) = (
+            run(&fused, inputs()).unwrap(),
+            run(&plain, inputs()).unwrap(),
+        );
+        let (va, vb) = (to_vec(&a[0].t), to_vec(&b[0].t));
+        for (i, (p, q)) in va.iter().zip(&vb).enumerate() {
+            assert!(
+                (p - q).abs() <= 1e-6 * q.abs().max(1.0),
+                "rows={rows} [{i}]: {p} vs {q}"
+            );
+        }
+    }
+}
+
 #[test]
 fn while_and_cond_run_in_one_call() {
     // state (i: s32, x: f32[2]); while i < 5: x = x * 2, i = i + 1; then cond(i > 3, x, -x)
