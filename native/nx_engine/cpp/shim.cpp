@@ -9,6 +9,7 @@
 #include <torch/headeronly/version.h>
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -291,10 +292,16 @@ int nx_load_cuda(char *buf, size_t len) {
   return 0;
 }
 
-// Lowers the calling thread's scheduling priority (nice `niceness`). OpenMP worker threads that
-// LibTorch creates later from this thread inherit it. Returns 0 on success.
+// Lowers the calling thread's scheduling priority (nice `niceness`; a negative value selects
+// SCHED_IDLE, which runs only when no normal thread wants the core). OpenMP worker threads
+// that LibTorch creates later from this thread inherit it. Returns 0 on success.
 int nx_lower_thread_priority(int niceness) {
   pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  if (niceness < 0) {
+    struct sched_param param;
+    param.sched_priority = 0;
+    return sched_setscheduler(tid, SCHED_IDLE, &param);
+  }
   return setpriority(PRIO_PROCESS, static_cast<id_t>(tid), niceness);
 }
 

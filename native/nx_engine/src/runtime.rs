@@ -64,11 +64,11 @@ thread_local! {
 #[inline]
 pub fn background_thread() {
     static NICENESS: once_cell::sync::Lazy<i32> = once_cell::sync::Lazy::new(|| {
-        std::env::var("NX_TORCH_NICE")
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .filter(|n| (0..=19).contains(n))
-            .unwrap_or(10)
+        match std::env::var("NX_TORCH_NICE").as_deref().map(str::trim) {
+            Ok("idle") => -1,
+            Ok(v) => v.parse().ok().filter(|n| (0..=19).contains(n)).unwrap_or(10),
+            Err(_) => 10,
+        }
     });
     BACKGROUND.with(|flag| {
         if !flag.get() {

@@ -98,6 +98,9 @@ static POOL: once_cell::sync::Lazy<Pool> = once_cell::sync::Lazy::new(|| {
 
 fn helper(slot: &'static Slot) {
     crate::runtime::prepare_thread();
+    // background work, like the dirty schedulers' LibTorch threads: the BEAM's normal
+    // schedulers keep their cores while big kernels run
+    crate::runtime::background_thread();
     loop {
         let started = Instant::now();
         let mut spins = 0u32;
