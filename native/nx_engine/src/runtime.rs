@@ -63,13 +63,18 @@ thread_local! {
 /// niceness (default 10; 0 keeps the normal priority).
 #[inline]
 pub fn background_thread() {
-    static NICENESS: once_cell::sync::Lazy<i32> = once_cell::sync::Lazy::new(|| {
-        match std::env::var("NX_TORCH_NICE").as_deref().map(str::trim) {
-            Ok("idle") => -1,
-            Ok(v) => v.parse().ok().filter(|n| (0..=19).contains(n)).unwrap_or(10),
-            Err(_) => 10,
-        }
-    });
+    static NICENESS: once_cell::sync::Lazy<i32> =
+        once_cell::sync::Lazy::new(|| {
+            match std::env::var("NX_TORCH_NICE").as_deref().map(str::trim) {
+                Ok("idle") => -1,
+                Ok(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|n| (0..=19).contains(n))
+                    .unwrap_or(10),
+                Err(_) => 10,
+            }
+        });
     BACKGROUND.with(|flag| {
         if !flag.get() {
             // SAFETY: a plain C call on the calling thread's own priority.
