@@ -60,7 +60,7 @@ thread_local! {
 /// team LibTorch creates from it run at a lower priority, so that the BEAM's normal schedulers
 /// keep their cores while large operations run. Done once per thread, before its first
 /// LibTorch call creates the team (which inherits the priority). `NX_TORCH_NICE` sets the
-/// niceness (default 10; 0 keeps the normal priority).
+/// niceness (default 10; 0 keeps the normal priority; `idle` selects `SCHED_IDLE`).
 #[inline]
 pub fn background_thread() {
     static NICENESS: once_cell::sync::Lazy<i32> =
