@@ -53,6 +53,14 @@ impl NxTensor {
             .ok_or(EngineError::Deallocated)
     }
 
+    /// Runs `f` on the tensor while holding its lock (no shallow clone); `f` must not lock any
+    /// tensor itself.
+    pub fn with_tensor<R>(&self, f: impl FnOnce(&Tensor) -> R) -> Result<R> {
+        let guard = self.cell.lock();
+        let t = guard.as_ref().ok_or(EngineError::Deallocated)?;
+        Ok(f(t))
+    }
+
     /// Runs `f` on the tensors of `a` and `b` while holding their locks, without taking shallow
     /// clones (which cost an allocation each: measurable on tiny tensors). The locks are taken
     /// in address order (one lock when `a` and `b` are the same), so concurrent calls cannot

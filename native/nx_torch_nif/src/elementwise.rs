@@ -171,9 +171,8 @@ nif_pair!(t_binary, t_binary_dirty, binary,
 fn unary(op: Atom, tensor: TRef, ty: i64) -> NifResult<TRef> {
     let op = lookup(&UNARY_OPS, op, "unary")?;
     let out = decode::ty(ty)?;
-    Ok(wrap(
-        elementwise::unary(op, &tensor.0, out).or_raise()?,
-        out,
+    Ok(wrap_nx(
+        elementwise::unary_nx(op, &tensor.0, out).or_raise()?,
     ))
 }
 

@@ -30,7 +30,7 @@ use crate::types::NxType;
 use tch::{Device, Kind, Tensor};
 
 pub use binary::{binary, binary_nx, clip, select, BinaryOp};
-pub use unary::{unary, UnaryOp};
+pub use unary::{unary, unary_nx, UnaryOp};
 
 /// A type with LibTorch kernels on `device` in which `ty`'s arithmetic is computed.
 pub(crate) fn kernel_type(ty: NxType, device: Device) -> NxType {

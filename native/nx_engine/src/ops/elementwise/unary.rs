@@ -148,6 +148,27 @@ impl UnaryOp {
 ///
 /// Math functions compute in `out` (a floating-point or complex type); `abs` of a complex
 /// tensor, `real` and `imag` give real values; predicates give 1 or 0.
+/// [`unary`], wrapped: tiny f32/f64 CPU tensors of the output's type take
+/// [`super::small`]'s fast path, which knows the result's shape without asking LibTorch.
+pub fn unary_nx(op: UnaryOp, t: &NxTensor, out: NxType) -> Result<NxTensor> {
+    prepare_thread();
+    let tiny = t.ty() == out
+        && t.device() == tch::Device::Cpu
+        && t.numel() as usize <= super::small::MAX_UNARY_ELEMENTS;
+    if tiny {
+        let fast = t.with_tensor(|x| super::small::try_unary(op, x, out, t.shape()))?;
+        if let Some(result) = fast {
+            return Ok(NxTensor::from_parts(
+                result?,
+                out,
+                t.shape().to_vec(),
+                tch::Device::Cpu,
+            ));
+        }
+    }
+    Ok(NxTensor::new(unary(op, t, out)?, out))
+}
+
 pub fn unary(op: UnaryOp, t: &NxTensor, out: NxType) -> Result<Tensor> {
     prepare_thread();
     let name = op.name();
