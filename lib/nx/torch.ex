@@ -22,11 +22,14 @@ defmodule Nx.Torch do
   containers — in one NIF call. Intermediate values are freed right after
   their last use, and on the CPU chains of element-wise f32 operations
   (`+ - * /`, `max`, `min`, `negate`, `abs`, `exp`, `tanh`, `sigmoid`,
-  `sqrt`, `rsqrt`, scalar broadcasts) run fused: block by block in the
-  cache, with vectorized kernels (AVX2/FMA when the CPU has them), on
-  LibTorch's threads, writing only the values used outside the chain.
-  Matrix products, reductions and everything else run LibTorch's kernels
-  with the same semantics as `Nx.Torch.Backend`.
+  `sqrt`, `rsqrt`, comparisons, `select`; operands that are single
+  elements, rows or columns broadcast over the result, or u8/s8/u16/s16
+  tensors) run fused: block by block in the cache, with vectorized kernels
+  (AVX2/FMA when the CPU has them), writing only the values used outside
+  the chain. Small f32 matrix products run the engine's own loops; larger
+  ones, reductions and everything else run LibTorch's kernels with the same
+  semantics as `Nx.Torch.Backend`. `NX_TORCH_PROFILE=1` prints the time of
+  every instruction of every run to standard error.
 
   Options (given to `Nx.Defn.jit/2` or in `:default_defn_options`):
 
@@ -52,6 +55,18 @@ defmodule Nx.Torch do
   `NX_TORCH_THREADS` environment variable or `config :nx, torch_threads: n`
   (LibTorch's own default otherwise). It cannot change afterwards: LibTorch
   keeps part of that setting per OS thread.
+
+  Short kernels of the engine's own (fused element-wise kernels, small
+  matrix products, arg-reductions over rows) are split across cores by
+  helper threads, one per LibTorch thread beyond the first, started when the
+  NIF loads: they stay awake for 50 µs after each kernel, so that the
+  kernels of a compiled program do not pay for waking LibTorch's OpenMP
+  workers each time, and then sleep. `NX_TORCH_SPLIT=0` starts none.
+
+  Large operations run on dirty schedulers at a lower OS priority (nice 10;
+  `NX_TORCH_NICE=n` for another niceness, `NX_TORCH_NICE=idle` for Linux's
+  `SCHED_IDLE`), as do the helpers, so that the BEAM's normal schedulers
+  keep their cores.
 
   ## Memory
 
