@@ -26,16 +26,11 @@ fn main() {
         .flag_if_supported("-Wno-unused-parameter")
         .flag_if_supported("-Wno-deprecated-declarations")
         .define("_GLIBCXX_USE_CXX11_ABI", "1")
-        // `at::parallel_for` is a header template whose OpenMP region is compiled into the
-        // caller: without -fopenmp it silently runs everything on the calling thread
-        .flag("-fopenmp")
         .opt_level(2)
         .compile("nx_engine_shim");
     let lib = libtorch.join("lib");
     println!("cargo:rustc-link-search=native={}", lib.display());
     println!("cargo:rustc-link-lib=dylib=c10");
     println!("cargo:rustc-link-lib=dylib=torch_cpu");
-    // the OpenMP runtime LibTorch ships and uses (the same team for its ops and ours)
-    println!("cargo:rustc-link-lib=dylib:+verbatim=libgomp.so.1");
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
 }

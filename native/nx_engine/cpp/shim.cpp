@@ -230,18 +230,6 @@ int nx_set_num_threads(int n) {
   }
 }
 
-// Runs body(ctx, begin, end) over [0, n) split in chunks of at least `grain` on LibTorch's own
-// intra-op threads (the compiled programs' fused kernels use it, so they add no threads of
-// their own). Returns 0, or -1 when the body threw.
-int nx_parallel_for(int64_t n, int64_t grain, void (*body)(void *, int64_t, int64_t), void *ctx) {
-  try {
-    at::parallel_for(0, n, grain, [&](int64_t begin, int64_t end) { body(ctx, begin, end); });
-    return 0;
-  } catch (...) {
-    return -1;
-  }
-}
-
 int nx_get_num_threads() {
   try {
     return at::get_num_threads();

@@ -11,12 +11,6 @@ extern "C" {
     fn nx_torch_version(buf: *mut u8, len: usize) -> usize;
     fn nx_libtorch_path(buf: *mut u8, len: usize) -> usize;
     fn nx_load_cuda(buf: *mut u8, len: usize) -> i32;
-    fn nx_parallel_for(
-        n: i64,
-        grain: i64,
-        body: extern "C" fn(*mut std::ffi::c_void, i64, i64),
-        ctx: *mut std::ffi::c_void,
-    ) -> i32;
     fn nx_lower_thread_priority(niceness: i32) -> i32;
     fn nx_empty_cpu(scalar_type: i32, dims: *const i64, ndim: i64) -> *mut std::ffi::c_void;
 }
@@ -82,32 +76,6 @@ pub fn background_thread() {
             flag.set(true);
         }
     });
-}
-
-/// Runs `body(begin, end)` over `[0, n)` in chunks of at least `grain` on LibTorch's intra-op
-/// threads (`at::parallel_for`). A panic in `body` cannot cross into C++: it is caught and
-/// reported as `false`.
-pub fn parallel_for<F: Fn(usize, usize) + Sync>(n: usize, grain: usize, body: F) -> bool {
-    extern "C" fn trampoline<F: Fn(usize, usize) + Sync>(
-        ctx: *mut std::ffi::c_void,
-        begin: i64,
-        end: i64,
-    ) {
-        // SAFETY: `ctx` is the `&(F, AtomicBool)` passed below, alive for the whole call.
-        let (body, panicked) = unsafe { &*(ctx as *const (F, std::sync::atomic::AtomicBool)) };
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            body(begin.max(0) as usize, end.max(0) as usize)
-        }));
-        if run.is_err() {
-            panicked.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-    let state = (body, std::sync::atomic::AtomicBool::new(false));
-    let ctx = &state as *const (F, std::sync::atomic::AtomicBool) as *mut std::ffi::c_void;
-    // SAFETY: the trampoline matches the C signature and `state` outlives the call, which
-    // returns only when every chunk has run.
-    let rc = unsafe { nx_parallel_for(n as i64, grain.max(1) as i64, trampoline::<F>, ctx) };
-    rc == 0 && !state.1.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Calls a shim function that writes a NUL-terminated string into a buffer.

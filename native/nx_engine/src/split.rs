@@ -126,8 +126,8 @@ fn helper(slot: &'static Slot) {
     }
 }
 
-/// Starts the helpers now (they inherit the calling thread's priority) rather than on first
-/// use.
+/// Starts the helpers now rather than on first use (where the first split kernel would wait
+/// for the threads to be created).
 pub fn start() {
     once_cell::sync::Lazy::force(&POOL);
 }

@@ -71,9 +71,7 @@ impl NxTensor {
         f: impl FnOnce(&Tensor, &Tensor) -> R,
     ) -> Result<R> {
         if std::ptr::eq(a, b) {
-            let guard = a.cell.lock();
-            let t = guard.as_ref().ok_or(EngineError::Deallocated)?;
-            return Ok(f(t, t));
+            return a.with_tensor(|t| f(t, t));
         }
         let (first, second) = if (a as *const NxTensor) < (b as *const NxTensor) {
             (a, b)

@@ -92,8 +92,7 @@ fn load(_env: rustler::Env, info: rustler::Term) -> bool {
             nx_engine::runtime::install_caching_allocator(cache_limit as u64);
         }
     }
-    // the helper threads of split kernels, started here so that they keep the normal priority
-    // of the thread loading the NIF (a dirty scheduler's lowered one would be inherited)
+    // the helper threads of split kernels, started here rather than in the first kernel
     nx_engine::split::start();
     true
 }

@@ -4,7 +4,7 @@ use crate::error::{EngineError, Result, TorchContext};
 use crate::ops::convert::{self, to_compute};
 use crate::ops::elementwise;
 use crate::ops::{contract, index, order, reduce, scan, shape};
-use crate::runtime::{self, prepare_thread};
+use crate::runtime::prepare_thread;
 use crate::tensor::NxTensor;
 use crate::types::NxType;
 use tch::Tensor;
@@ -31,7 +31,6 @@ impl Val {
 
 struct Frame {
     vals: Vec<Option<Val>>,
-    threads: usize,
 }
 
 /// Runs `program` on `inputs` (tensors with their Nx types, in the order of the program's
@@ -69,10 +68,7 @@ pub fn run(program: &Program, inputs: Vec<Val>) -> Result<Vec<Val>> {
             ty: lit.ty(),
         });
     }
-    let mut frame = Frame {
-        vals,
-        threads: runtime::num_threads().max(1) as usize,
-    };
+    let mut frame = Frame { vals };
     frame.block(&program.body)?;
     program
         .outputs
@@ -137,7 +133,7 @@ impl Frame {
                     .iter()
                     .map(|&a| self.get(a).map(|v| (v.t.shallow_clone(), v.ty)))
                     .collect::<Result<Vec<_>>>()?;
-                let results = fuse::run(k, inputs, &instr.outs, self.threads)?;
+                let results = fuse::run(k, inputs, &instr.outs)?;
                 for (out, t) in instr.outs.iter().zip(results) {
                     self.set(out.slot, Val { t, ty: out.ty })?;
                 }

@@ -421,14 +421,14 @@ fn build_kernel(
     }
 }
 
-/// Raw pointers of the kernel's buffers, shared by the worker threads: each input with its
-/// Nx type, period and repeat, each output with its type (f32, or u8 for masks).
+/// Raw pointers of the kernel's buffers, shared by the worker threads (the inputs' types and
+/// layouts are the kernel's), each output with its type (f32, or u8 for masks).
 ///
 /// SAFETY: input buffers are only read; each thread writes only its own disjoint element
 /// range of each output buffer; every buffer outlives the scope in which the threads run.
 #[derive(Clone, Copy)]
 struct Buffers<'a> {
-    ins: &'a [(*const u8, NxType, usize, usize)],
+    ins: &'a [*const u8],
     outs: &'a [(*mut u8, NxType)],
     scalars: &'a [f32],
 }
@@ -478,11 +478,12 @@ unsafe fn load_one(ptr: *const u8, ty: NxType, i: usize) -> f32 {
 }
 
 /// Fills `dst` with elements `[pos, pos + dst.len())` of the sequence whose element `e` is
-/// element `(e / repeat) % period` of `ptr`, converted to f32 (runs of `repeat` equal values).
+/// element `(e / repeat) % period` of `ptr`, converted to f32: runs of `repeat` equal values,
+/// or (`repeat` 1) whole segments of the input, the input itself when `period` covers it.
 ///
 /// SAFETY: `ptr` holds `period` elements of `ty`.
 #[inline(always)]
-unsafe fn load_repeated(
+unsafe fn load_input(
     dst: &mut [f32],
     ptr: *const u8,
     ty: NxType,
@@ -497,29 +498,18 @@ unsafe fn load_repeated(
     let mut done = 0;
     while done < dst.len() {
         let run = k / repeat;
-        let take = ((run + 1) * repeat - k).min(dst.len() - done);
-        dst[done..done + take].fill(load_one(ptr, ty, run % period));
+        let take = if repeat == 1 {
+            let at = run % period;
+            let take = (period - at).min(dst.len() - done);
+            load(&mut dst[done..done + take], ptr, ty, at);
+            take
+        } else {
+            let take = ((run + 1) * repeat - k).min(dst.len() - done);
+            dst[done..done + take].fill(load_one(ptr, ty, run % period));
+            take
+        };
         done += take;
         k += take;
-    }
-}
-
-/// Fills `dst` with elements `[pos, pos + dst.len())` of the endless repetition of the
-/// `period` elements at `ptr`, converted to f32.
-///
-/// SAFETY: `ptr` holds `period` elements of `ty`.
-#[inline(always)]
-unsafe fn load_periodic(dst: &mut [f32], ptr: *const u8, ty: NxType, period: usize, pos: usize) {
-    if period == 0 {
-        return;
-    }
-    let mut k = pos % period;
-    let mut done = 0;
-    while done < dst.len() {
-        let take = (period - k).min(dst.len() - done);
-        load(&mut dst[done..done + take], ptr, ty, k);
-        done += take;
-        k = 0;
     }
 }
 
@@ -549,8 +539,8 @@ pub(crate) fn has_avx2_fma() -> bool {
 unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, end: usize) {
     // registers as long as a block of this range (small kernels: no 8 KiB each to zero)
     let stride = BLOCK.min(end.saturating_sub(start)).max(1);
-    let staged_in: Vec<usize> = (0..buf.ins.len())
-        .filter(|&i| buf.ins[i].1 != NxType::F32 || buf.ins[i].2 < kernel.numel || buf.ins[i].3 > 1)
+    let staged_in: Vec<usize> = (0..kernel.n_full)
+        .filter(|&i| kernel.full_types[i] != NxType::F32 || kernel.periods[i] < kernel.numel)
         .collect();
     let staged_out: Vec<usize> = (0..buf.outs.len())
         .filter(|&o| buf.outs[o].1 != NxType::F32)
@@ -559,7 +549,7 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
     let mut regs = vec![0f32; (kernel.n_regs + n_stage).max(1) * stride];
     let rp = regs.as_mut_ptr();
     // staging register of each input / output, if any
-    let mut in_reg = vec![usize::MAX; buf.ins.len()];
+    let mut in_reg = vec![usize::MAX; kernel.n_full];
     let mut out_reg = vec![usize::MAX; buf.outs.len()];
     for (k, &i) in staged_in.iter().enumerate() {
         in_reg[i] = kernel.n_regs + k;
@@ -572,21 +562,15 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
         let len = (end - pos).min(BLOCK);
         let reg = |r: usize| std::slice::from_raw_parts_mut(rp.add(r * stride), len);
         for &i in &staged_in {
-            let (ptr, ty, period, repeat) = buf.ins[i];
-            if repeat > 1 {
-                load_repeated(reg(in_reg[i]), ptr, ty, period, repeat, pos);
-            } else if period < kernel.numel {
-                load_periodic(reg(in_reg[i]), ptr, ty, period, pos);
-            } else {
-                load(reg(in_reg[i]), ptr, ty, pos);
-            }
+            let (ty, period, repeat) = (kernel.full_types[i], kernel.periods[i], kernel.repeats[i]);
+            load_input(reg(in_reg[i]), buf.ins[i], ty, period, repeat, pos);
         }
         for op in &kernel.ops {
             let src = |l: Loc| -> Src {
                 match l {
                     Loc::In(i) if in_reg[i] != usize::MAX => Src::V(reg(in_reg[i])),
                     Loc::In(i) => Src::V(std::slice::from_raw_parts(
-                        (buf.ins[i].0 as *const f32).add(pos),
+                        (buf.ins[i] as *const f32).add(pos),
                         len,
                     )),
                     Loc::Scalar(i) => Src::C(buf.scalars[i]),
@@ -665,12 +649,7 @@ fn scalar_fast(t: &Tensor, ty: NxType) -> Option<f32> {
 
 /// Runs a fused kernel: `inputs` are the instruction's args (whole f32 tensors, then single
 /// elements), `outs` its result templates. Returns the output tensors.
-pub fn run(
-    kernel: &Kernel,
-    inputs: Vec<(Tensor, NxType)>,
-    outs: &[Out],
-    threads: usize,
-) -> Result<Vec<Tensor>> {
+pub fn run(kernel: &Kernel, inputs: Vec<(Tensor, NxType)>, outs: &[Out]) -> Result<Vec<Tensor>> {
     let op = "fused";
     let n = kernel.numel;
     if inputs.len() != kernel.n_full + kernel.scalar_types.len() {
@@ -725,19 +704,7 @@ pub fn run(
         };
         results.push(Tensor::f_empty(out.shape.as_slice(), (kind, Device::Cpu)).ctx(op)?);
     }
-    let in_ptrs: Vec<(*const u8, NxType, usize, usize)> = ins
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let ty = kernel.full_types[i];
-            (
-                t.data_ptr() as *const u8,
-                ty,
-                kernel.periods[i],
-                kernel.repeats[i],
-            )
-        })
-        .collect();
+    let in_ptrs: Vec<*const u8> = ins.iter().map(|t| t.data_ptr() as *const u8).collect();
     let out_ptrs: Vec<(*mut u8, NxType)> = results
         .iter()
         .zip(outs)
@@ -748,7 +715,7 @@ pub fn run(
         outs: &out_ptrs,
         scalars: &scalars,
     };
-    if threads <= 1 || (n as f64) * kernel.ns_per_element() < SPLIT_MIN_NS {
+    if crate::split::width() == 1 || (n as f64) * kernel.ns_per_element() < SPLIT_MIN_NS {
         run_range_any(kernel, buf, 0, n);
     } else {
         // ranges of whole blocks, four per core, claimed by the caller and the split helpers

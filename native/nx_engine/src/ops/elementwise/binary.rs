@@ -189,7 +189,7 @@ pub fn binary_nx(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Resul
             Device::Cpu,
         ));
     }
-    Ok(NxTensor::new(binary(op, a, b, out)?, out))
+    Ok(NxTensor::new(general(op, a, b, out)?, out))
 }
 
 /// Applies `op` element-wise to `a` and `b` (broadcast against each other) and returns a tensor
@@ -197,6 +197,14 @@ pub fn binary_nx(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Resul
 /// give 1 or 0; all other operations convert the inputs to `out` first.
 pub fn binary(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Result<Tensor> {
     prepare_thread();
+    match tiny(op, a, b, out)? {
+        Some(t) => Ok(t),
+        None => general(op, a, b, out),
+    }
+}
+
+/// [`binary`] past the tiny fast path.
+fn general(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Result<Tensor> {
     let name = op.name();
     if a.shape() != b.shape() {
         broadcast_shapes(name, a.shape(), b.shape())?;
@@ -209,9 +217,6 @@ pub fn binary(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Result<T
             a_ty.name(),
             b_ty.name()
         )));
-    }
-    if let Some(t) = tiny(op, a, b, out)? {
-        return Ok(t);
     }
     let ta = fetch(a, device)?;
     let tb = fetch(b, device)?;

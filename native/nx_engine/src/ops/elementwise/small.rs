@@ -148,6 +148,8 @@ pub(crate) fn try_unary(
     ty: NxType,
     shape: &[i64],
 ) -> Option<Result<Tensor>> {
+    // the operation first: no LibTorch query for the ones the path does not take
+    unary_fn!(f32, op)?;
     let n = shape.iter().product::<i64>() as usize;
     let kind = ty.storage_kind();
     if n > MAX_UNARY_ELEMENTS
