@@ -25,7 +25,7 @@ defmodule Nx.Torch do
   `sqrt`, `rsqrt`, comparisons, `select`; operands that are single
   elements, rows or columns broadcast over the result, or u8/s8/u16/s16
   tensors) run fused: block by block in the cache, with vectorized kernels
-  (AVX2/FMA when the CPU has them), writing only the values used outside
+  (AVX2/FMA, or AVX-512, when the CPU has them), writing only the values used outside
   the chain. Small f32 matrix products run the engine's own loops; larger
   ones, reductions and everything else run LibTorch's kernels with the same
   semantics as `Nx.Torch.Backend`. `NX_TORCH_PROFILE=1` prints the time of
@@ -67,6 +67,27 @@ defmodule Nx.Torch do
   `NX_TORCH_NICE=n` for another niceness, `NX_TORCH_NICE=idle` for Linux's
   `SCHED_IDLE`), as do the helpers, so that the BEAM's normal schedulers
   keep their cores.
+
+  ## Deferred element-wise work
+
+  Eager element-wise f32 operations on the CPU whose results have at least
+  65,536 elements (and at most 4,194,304) do not run at once: `+ - * /`,
+  `max`, `min`, `negate`, `abs`, `exp`, `tanh`, `sigmoid`, `sqrt` and
+  `rsqrt`, and `sum`, `reduce_max` and `reduce_min` over the last axis of an
+  f32 tensor (rows of 16 to 16,384 elements), return a tensor whose values
+  are an expression over the tensors they read. Later operations extend the
+  expression, and the first operation that needs the values (any other
+  operation, `Nx.to_binary/1`, inspecting, a compiled function, `sync/1`)
+  computes it with one fused kernel, block by block in the cache. An eager
+  softmax, `exp(x - reduce_max(x)) / sum(...)` over rows, becomes one pass
+  over its rows instead of five passes over memory.
+
+  Tensors are immutable, so this changes no result except where the fused
+  kernels' own results differ from LibTorch's (`exp`, `tanh` and `sigmoid`
+  within their documented error; sums in another order). An expression
+  reads at most 6 tensors and holds at most 24 operations; beyond that its
+  operands are computed first. Set `NX_TORCH_LAZY=0` to turn it off. When
+  timing eager code, call `sync/1` on the results, as one waits for a GPU.
 
   ## Memory
 
@@ -172,6 +193,63 @@ defmodule Nx.Torch do
       %{index: index, name: name, total_bytes: total, free_bytes: free}
     end
   end
+
+  @doc """
+  Computes now any deferred values of the `Nx.Torch.Backend` tensors in
+  `container` (a tensor, or a tuple, map or other `Nx.Container` of them)
+  and returns `container`.
+
+  Eager element-wise work on large CPU tensors may be deferred until its
+  values are needed (see "Deferred element-wise work" in the module
+  documentation); the values are the same either way. Use it to time eager
+  code, or to compute values before handing tensors to another process.
+
+  ## Examples
+
+      iex> x = Nx.iota({256, 256}, type: :f32)
+      iex> y = Nx.Torch.sync(Nx.add(x, 1))
+      iex> Nx.Torch.deferred?(y)
+      false
+      iex> y[0][0..2]
+      #Nx.Tensor<
+        f32[3]
+        [1.0, 2.0, 3.0]
+      >
+  """
+  @spec sync(container) :: container when container: Nx.Container.t()
+  def sync(container) do
+    Nx.Defn.Composite.reduce(container, :ok, fn
+      %Nx.Tensor{data: %Nx.Torch.Backend{ref: ref}}, :ok ->
+        if NIF.t_deferred(ref), do: NIF.t_sync_dirty(ref), else: :ok
+
+      _other, :ok ->
+        :ok
+    end)
+
+    container
+  end
+
+  @doc """
+  Returns whether `tensor`'s values are still deferred (see "Deferred
+  element-wise work" in the module documentation). Tensors of other
+  backends, and numbers, never are.
+
+  ## Examples
+
+      iex> x = Nx.iota({256, 256}, type: :f32)
+      iex> y = Nx.exp(Nx.negate(x))
+      iex> Nx.Torch.deferred?(y)
+      true
+      iex> Nx.Torch.deferred?(Nx.exp(Nx.tensor([1.0, 2.0])))
+      false
+      iex> Nx.sum(y) |> Nx.to_number() |> Float.round(4)
+      1.582
+      iex> Nx.Torch.deferred?(y)
+      false
+  """
+  @spec deferred?(Nx.Tensor.t() | number) :: boolean
+  def deferred?(%Nx.Tensor{data: %Nx.Torch.Backend{ref: ref}}), do: NIF.t_deferred(ref)
+  def deferred?(_other), do: false
 
   @doc """
   Returns the caching allocator's free blocks to the system.

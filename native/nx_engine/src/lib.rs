@@ -7,6 +7,7 @@
 //! - [`device`] — CPU and CUDA devices, and why CUDA may be unavailable.
 //! - [`memory`] — live tensor counts and bytes per device.
 //! - [`tensor`] — the owned tensor handle that the NIF wraps as a resource.
+//! - [`lazy`] — deferred element-wise work of eager operations, fused when first needed.
 //! - [`runtime`] — per-thread set-up (InferenceMode) and LibTorch's thread pool.
 //! - [`split`] — short kernels split across cores by helper threads that spin briefly.
 //! - [`ops`] — the operations, one module per family.
@@ -14,6 +15,7 @@
 
 pub mod device;
 pub mod error;
+pub mod lazy;
 pub mod memory;
 pub mod ops;
 pub mod program;

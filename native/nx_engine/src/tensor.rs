@@ -5,15 +5,43 @@
 //! `shallow_clone`s (a new reference to the same storage) taken under the lock; operations run
 //! outside the lock, so `add(a, a)` cannot deadlock and a long operation never blocks others.
 //! Tensors are never mutated in place once wrapped, so sharing the storage is sound.
+//!
+//! A handle may also hold deferred values ([`crate::lazy`]): the first access computes them
+//! under the lock and keeps the result, so every holder sees one tensor.
 use crate::device;
 use crate::error::{EngineError, Result, TorchContext};
+use crate::lazy::{self, Lazy};
 use crate::memory;
 use crate::types::NxType;
 use parking_lot::Mutex;
 use tch::{Device, Tensor};
 
+enum State {
+    Ready(Tensor),
+    Pending(Lazy),
+    Gone,
+}
+
+/// What an operation reads from a handle without computing deferred values.
+pub enum Operand {
+    Ready(Tensor),
+    Pending(Lazy),
+}
+
+/// The tensor of `state`, computing deferred values first (`shape`: the handle's).
+fn ready<'a>(state: &'a mut State, shape: &[i64]) -> Result<&'a Tensor> {
+    if let State::Pending(l) = state {
+        let t = lazy::compute(l, shape)?;
+        *state = State::Ready(t);
+    }
+    match state {
+        State::Ready(t) => Ok(t),
+        _ => Err(EngineError::Deallocated),
+    }
+}
+
 pub struct NxTensor {
-    cell: Mutex<Option<Tensor>>,
+    cell: Mutex<State>,
     ty: NxType,
     shape: Vec<i64>,
     device: Device,
@@ -36,7 +64,7 @@ impl NxTensor {
         let bytes = numel.saturating_mul(ty.storage_bytes() as i64);
         memory::track(device::slot(device), bytes);
         NxTensor {
-            cell: Mutex::new(Some(tensor)),
+            cell: Mutex::new(State::Ready(tensor)),
             ty,
             shape,
             device,
@@ -44,20 +72,49 @@ impl NxTensor {
         }
     }
 
+    /// A handle whose f32 CPU values of `shape` are deferred until first needed.
+    pub fn pending(lazy: Lazy, shape: Vec<i64>) -> NxTensor {
+        let numel: i64 = shape.iter().product();
+        let bytes = numel.saturating_mul(4);
+        memory::track(device::slot(Device::Cpu), bytes);
+        NxTensor {
+            cell: Mutex::new(State::Pending(lazy)),
+            ty: NxType::F32,
+            shape,
+            device: Device::Cpu,
+            bytes,
+        }
+    }
+
+    /// The tensor, or its deferred values as they are (not computed).
+    pub fn operand(&self) -> Result<Operand> {
+        match &*self.cell.lock() {
+            State::Ready(t) => Ok(Operand::Ready(t.shallow_clone())),
+            State::Pending(l) => Ok(Operand::Pending(l.clone())),
+            State::Gone => Err(EngineError::Deallocated),
+        }
+    }
+
+    /// Computes deferred values now (nothing to do for other tensors).
+    pub fn materialize(&self) -> Result<()> {
+        ready(&mut self.cell.lock(), &self.shape).map(|_| ())
+    }
+
+    /// Whether the values are still deferred.
+    pub fn is_pending(&self) -> bool {
+        matches!(&*self.cell.lock(), State::Pending(_))
+    }
+
     /// A new reference to the same storage, or an error when the tensor was deallocated.
     pub fn tensor(&self) -> Result<Tensor> {
-        self.cell
-            .lock()
-            .as_ref()
-            .map(Tensor::shallow_clone)
-            .ok_or(EngineError::Deallocated)
+        ready(&mut self.cell.lock(), &self.shape).map(Tensor::shallow_clone)
     }
 
     /// Runs `f` on the tensor while holding its lock (no shallow clone); `f` must not lock any
     /// tensor itself.
     pub fn with_tensor<R>(&self, f: impl FnOnce(&Tensor) -> R) -> Result<R> {
-        let guard = self.cell.lock();
-        let t = guard.as_ref().ok_or(EngineError::Deallocated)?;
+        let mut guard = self.cell.lock();
+        let t = ready(&mut guard, &self.shape)?;
         Ok(f(t))
     }
 
@@ -78,11 +135,12 @@ impl NxTensor {
         } else {
             (b, a)
         };
-        let g1 = first.cell.lock();
-        let g2 = second.cell.lock();
+        // computing deferred values takes no other handle's lock
+        let mut g1 = first.cell.lock();
+        let mut g2 = second.cell.lock();
         let (t1, t2) = (
-            g1.as_ref().ok_or(EngineError::Deallocated)?,
-            g2.as_ref().ok_or(EngineError::Deallocated)?,
+            ready(&mut g1, &first.shape)?,
+            ready(&mut g2, &second.shape)?,
         );
         Ok(if std::ptr::eq(first, a) {
             f(t1, t2)
@@ -114,14 +172,14 @@ impl NxTensor {
     /// Frees the storage now (other shallow clones still in flight keep it alive until they
     /// finish). Returns false when it was already deallocated.
     pub fn deallocate(&self) -> bool {
-        let taken = self.cell.lock().take();
+        let taken = std::mem::replace(&mut *self.cell.lock(), State::Gone);
         match taken {
-            Some(tensor) => {
-                drop(tensor);
+            State::Gone => false,
+            other => {
+                drop(other);
                 memory::untrack(device::slot(self.device), self.bytes);
                 true
             }
-            None => false,
         }
     }
 
@@ -131,21 +189,27 @@ impl NxTensor {
     /// tensor then lives as long as the resource (or until `deallocate`).
     pub fn make_contiguous(&self) -> Result<Tensor> {
         let mut cell = self.cell.lock();
-        let tensor = cell.as_mut().ok_or(EngineError::Deallocated)?;
-        if !tensor.is_contiguous() {
-            *tensor = tensor.f_contiguous().ctx("to_pointer")?;
+        ready(&mut cell, &self.shape)?;
+        if let State::Ready(tensor) = &mut *cell {
+            if !tensor.is_contiguous() {
+                *tensor = tensor.f_contiguous().ctx("to_pointer")?;
+            }
+            return Ok(tensor.shallow_clone());
         }
-        Ok(tensor.shallow_clone())
+        Err(EngineError::Deallocated)
     }
 
     pub fn is_deallocated(&self) -> bool {
-        self.cell.lock().is_none()
+        matches!(&*self.cell.lock(), State::Gone)
     }
 }
 
 impl Drop for NxTensor {
     fn drop(&mut self) {
-        if self.cell.get_mut().take().is_some() {
+        if !matches!(
+            std::mem::replace(self.cell.get_mut(), State::Gone),
+            State::Gone
+        ) {
             memory::untrack(device::slot(self.device), self.bytes);
         }
     }

@@ -22,7 +22,7 @@
 //!   `t_least_squares`.
 //! - [`fft`] — `t_fft` (fft/ifft), `t_fft2` (fft2/ifft2), `t_rfft`, `t_irfft`.
 //! - [`reduce`] — `t_reduce` (sum, product, max, min, all, any), `t_arg_reduce`.
-//! - [`runtime`] — `t_deallocate`, `t_info`, `rt_memory_stats`, `rt_info`.
+//! - [`runtime`] — `t_deallocate`, `t_sync`, `t_deferred`, `t_info`, `rt_memory_stats`, `rt_info`.
 //! - [`program`] — `p_build`, `p_run` (+ `_dirty`, `_io`): compiled defn programs.
 //! - [`debug`] — `dbg_*`, NIFs that misbehave on purpose so tests can show the VM survives.
 

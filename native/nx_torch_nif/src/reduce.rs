@@ -1,7 +1,7 @@
 use crate::decode;
 use crate::errors::{raise, NifResult, OrRaise};
 use crate::nif_pair;
-use crate::resource::{wrap, TRef};
+use crate::resource::{wrap, wrap_nx, TRef};
 use nx_engine::ops::reduce::{self, Reduction};
 use rustler::Atom;
 
@@ -31,6 +31,9 @@ fn reduction(op: Atom) -> NifResult<Reduction> {
 fn reduce_imp(op: Atom, tensor: TRef, axes: Vec<i64>, keep: bool, ty: i64) -> NifResult<TRef> {
     let op = reduction(op)?;
     let out = decode::ty(ty)?;
+    if let Some(deferred) = nx_engine::lazy::reduce(op, &tensor.0, &axes, keep, out).or_raise()? {
+        return Ok(wrap_nx(deferred));
+    }
     let t = tensor.0.tensor().or_raise()?;
     let r = reduce::reduce(&t, tensor.0.ty(), op, &axes, keep, out).or_raise()?;
     Ok(wrap(r, out))

@@ -1,3 +1,5 @@
+use crate::errors::{NifResult, OrRaise};
+use crate::nif_pair;
 use crate::resource::TRef;
 use rustler::{Atom, Encoder, Env, Term};
 
@@ -25,6 +27,19 @@ fn t_deallocate(tensor: TRef) -> Atom {
     } else {
         already_deallocated()
     }
+}
+
+/// Computes a tensor's deferred values (see `nx_engine::lazy`).
+fn sync_imp(tensor: TRef) -> NifResult<Atom> {
+    tensor.0.materialize().or_raise()?;
+    Ok(ok())
+}
+
+nif_pair!(t_sync, t_sync_dirty, sync_imp, (tensor: TRef), [tensor], NifResult<Atom>);
+
+#[rustler::nif]
+fn t_deferred(tensor: TRef) -> bool {
+    tensor.0.is_pending()
 }
 
 /// `[{device_code, live_tensors, live_bytes}]`, device code -1 for the CPU.

@@ -10,7 +10,7 @@
 //! At run time ([`run`]) the element range of a long enough kernel is split across the cores
 //! ([`crate::split`]'s helpers, awake between the kernels of a program), and each thread runs the kernel's micro-ops block by block with
 //! the vectorized loops of [`super::kernels`], writing only the outputs.
-use super::kernels::{apply, FOp, Src};
+use super::kernels::{apply, reduce_rows, FOp, Src};
 use super::{Instr, Op, Out};
 use crate::error::{EngineError, Result, TorchContext};
 use crate::ops::convert::cast;
@@ -36,6 +36,16 @@ pub enum Loc {
     Reg(usize),
     /// An output tensor (the block's window of it).
     Out(usize),
+    /// A row register: one value per row of the block (row kernels only).
+    RowReg(usize),
+    /// An output with one value per row (the block's rows of it).
+    RowOut(usize),
+}
+
+impl Loc {
+    fn is_row(self) -> bool {
+        matches!(self, Loc::RowReg(_) | Loc::RowOut(_))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -61,6 +71,11 @@ pub struct Kernel {
     pub scalar_types: Vec<NxType>,
     pub ops: Vec<MicroOp>,
     pub n_regs: usize,
+    /// Row kernels: the length of a row (the last axis), which blocks never split; row
+    /// reductions write row registers, which element-wise operations read as one value per
+    /// row. 0 for kernels without rows.
+    pub row_len: usize,
+    pub n_row_regs: usize,
 }
 
 impl Kernel {
@@ -69,6 +84,14 @@ impl Kernel {
     pub fn ns_per_element(&self) -> f64 {
         let ops: f64 = self.ops.iter().map(|m| m.op.ns_per_element()).sum();
         ops + 0.1 * (self.n_full + 1) as f64
+    }
+
+    /// Elements per block: [`BLOCK`], or as many whole rows as fit in it (at least one).
+    pub fn block_len(&self) -> usize {
+        match self.row_len {
+            0 => BLOCK,
+            r => (BLOCK / r).max(1) * r,
+        }
     }
 }
 
@@ -110,7 +133,7 @@ fn numel(shape: &[i64]) -> usize {
 
 /// Integer types whose every value an f32 holds exactly: operands of these types are converted
 /// to f32 when a kernel starts, which is what Nx does before an f32 operation anyway.
-fn exact_in_f32(ty: NxType) -> bool {
+pub(crate) fn exact_in_f32(ty: NxType) -> bool {
     matches!(
         ty,
         NxType::F32 | NxType::U8 | NxType::S8 | NxType::U16 | NxType::S16
@@ -123,7 +146,7 @@ fn exact_in_f32(ty: NxType) -> bool {
 /// dimensions: the result's own shape (`(n, 1)`), a bias repeated over rows (`[512]` in
 /// `[128, 512]`: `(512, 1)`) and a column repeated along rows (`[128, 1]` in `[128, 10]`:
 /// `(128, 10)`). `None` for any other broadcast.
-fn layout(shape: &[i64], out_shape: &[i64]) -> Option<(usize, usize)> {
+pub(crate) fn layout(shape: &[i64], out_shape: &[i64]) -> Option<(usize, usize)> {
     let r = out_shape.len();
     if shape.len() > r {
         return None;
@@ -415,6 +438,8 @@ fn build_kernel(
             scalar_types,
             ops,
             n_regs,
+            row_len: 0,
+            n_row_regs: 0,
         })),
         args,
         outs,
@@ -560,8 +585,11 @@ pub(crate) fn has_avx512() -> bool {
 /// `[start, end)` lies within them; no other thread writes `[start, end)` of the outputs.
 #[inline(always)]
 unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, end: usize) {
+    let block = kernel.block_len();
     // registers as long as a block of this range (small kernels: no 8 KiB each to zero)
-    let stride = BLOCK.min(end.saturating_sub(start)).max(1);
+    let stride = block.min(end.saturating_sub(start)).max(1);
+    let row_len = kernel.row_len;
+    let row_stride = stride.checked_div(row_len).unwrap_or(1).max(1);
     let staged_in: Vec<usize> = (0..kernel.n_full)
         .filter(|&i| kernel.full_types[i] != NxType::F32 || kernel.periods[i] < kernel.numel)
         .collect();
@@ -571,6 +599,8 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
     let n_stage = staged_in.len() + staged_out.len();
     let mut regs = vec![0f32; (kernel.n_regs + n_stage).max(1) * stride];
     let rp = regs.as_mut_ptr();
+    let mut row_regs = vec![0f32; kernel.n_row_regs.max(1) * row_stride];
+    let rrp = row_regs.as_mut_ptr();
     // staging register of each input / output, if any
     let mut in_reg = vec![usize::MAX; kernel.n_full];
     let mut out_reg = vec![usize::MAX; buf.outs.len()];
@@ -582,8 +612,20 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
     }
     let mut pos = start;
     while pos < end {
-        let len = (end - pos).min(BLOCK);
+        let len = (end - pos).min(block);
+        let rows = len.checked_div(row_len).unwrap_or(0);
         let reg = |r: usize| std::slice::from_raw_parts_mut(rp.add(r * stride), len);
+        // one value per row of the block: row registers, or the block's rows of an output
+        let row = |l: Loc| -> &mut [f32] {
+            match l {
+                Loc::RowReg(r) => std::slice::from_raw_parts_mut(rrp.add(r * row_stride), rows),
+                Loc::RowOut(o) => std::slice::from_raw_parts_mut(
+                    (buf.outs[o].0 as *mut f32).add(pos / row_len.max(1)),
+                    rows,
+                ),
+                _ => &mut [],
+            }
+        };
         for &i in &staged_in {
             let (ty, period, repeat) = (kernel.full_types[i], kernel.periods[i], kernel.repeats[i]);
             load_input(reg(in_reg[i]), buf.ins[i], ty, period, repeat, pos);
@@ -603,10 +645,22 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
                         (buf.outs[o].0 as *const f32).add(pos),
                         len,
                     )),
+                    Loc::RowReg(_) | Loc::RowOut(_) => Src::V(row(l)),
                 }
             };
-            let (a, b, c) = (src(op.a), src(op.b), src(op.c));
-            // the destination never aliases a source: build_kernel allocates it first
+            if op.dst.is_row() {
+                // row reductions of block values, or arithmetic between row values
+                let d = row(op.dst);
+                if op.op.is_row_reduction() {
+                    if let Src::V(a) = src(op.a) {
+                        reduce_rows(op.op, d, a);
+                    }
+                } else {
+                    apply::<F>(op.op, d, src(op.a), src(op.b), src(op.c));
+                }
+                continue;
+            }
+            // the destination never aliases a source: registers are allocated that way
             let d: &mut [f32] = match op.dst {
                 Loc::Reg(r) => reg(r),
                 Loc::Out(o) if out_reg[o] != usize::MAX => reg(out_reg[o]),
@@ -615,7 +669,28 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
                 }
                 _ => continue,
             };
-            apply::<F>(op.op, d, a, b, c);
+            let (a, b, c) = (src(op.a), src(op.b), src(op.c));
+            if op.a.is_row() || op.b.is_row() || op.c.is_row() {
+                // row values broadcast along their rows: one row at a time
+                fn part<'s>(s: Src<'s>, l: Loc, r: usize, row_len: usize) -> Src<'s> {
+                    match s {
+                        Src::V(v) if l.is_row() => Src::C(v[r]),
+                        Src::V(v) => Src::V(&v[r * row_len..(r + 1) * row_len]),
+                        c => c,
+                    }
+                }
+                for r in 0..rows {
+                    apply::<F>(
+                        op.op,
+                        &mut d[r * row_len..(r + 1) * row_len],
+                        part(a, op.a, r, row_len),
+                        part(b, op.b, r, row_len),
+                        part(c, op.c, r, row_len),
+                    );
+                }
+            } else {
+                apply::<F>(op.op, d, a, b, c);
+            }
         }
         for &o in &staged_out {
             // masks: 0.0 or 1.0
@@ -680,11 +755,24 @@ fn scalar_fast(t: &Tensor, ty: NxType) -> Option<f32> {
     }
 }
 
+/// The value of a single-element operand of type `ty` as an f32 operation reads it (Nx
+/// converts the operand to the output type first).
+pub(crate) fn scalar_value(t: &Tensor, ty: NxType) -> Result<f32> {
+    if let Some(v) = scalar_fast(t, ty) {
+        return Ok(v);
+    }
+    let v = cast(t, ty, NxType::F32)?
+        .f_to_kind(Kind::Double)
+        .and_then(|v| v.f_reshape([1]))
+        .and_then(|v| v.f_double_value(&[0]))
+        .ctx("fused")?;
+    Ok(v as f32)
+}
+
 /// Runs a fused kernel: `inputs` are the instruction's args (whole f32 tensors, then single
 /// elements), `outs` its result templates. Returns the output tensors.
 pub fn run(kernel: &Kernel, inputs: Vec<(Tensor, NxType)>, outs: &[Out]) -> Result<Vec<Tensor>> {
     let op = "fused";
-    let n = kernel.numel;
     if inputs.len() != kernel.n_full + kernel.scalar_types.len() {
         return Err(EngineError::argument("fused: wrong number of inputs"));
     }
@@ -710,24 +798,44 @@ pub fn run(kernel: &Kernel, inputs: Vec<(Tensor, NxType)>, outs: &[Out]) -> Resu
             if t.numel() != 1 || ty.is_complex() {
                 return Err(EngineError::argument("fused: expected a single element"));
             }
-            let v = match scalar_fast(&t, ty) {
-                Some(v) => v,
-                None => {
-                    // Nx converts the operand to the output type first
-                    let v = cast(&t, ty, NxType::F32)?
-                        .f_to_kind(Kind::Double)
-                        .and_then(|v| v.f_reshape([1]))
-                        .and_then(|v| v.f_double_value(&[0]))
-                        .ctx(op)?;
-                    v as f32
-                }
-            };
-            scalars.push(v);
+            scalars.push(scalar_value(&t, ty)?);
         }
+    }
+    execute(kernel, ins, &scalars, outs)
+}
+
+/// Runs a fused kernel on inputs already checked against it: `ins` are contiguous CPU tensors
+/// of the kernel's input types and periods, `scalars` its single elements as f32; `outs` the
+/// result templates, each of the kernel's element count or (row kernels) one per row.
+pub(crate) fn execute(
+    kernel: &Kernel,
+    ins: Vec<Tensor>,
+    scalars: &[f32],
+    outs: &[Out],
+) -> Result<Vec<Tensor>> {
+    let op = "fused";
+    let n = kernel.numel;
+    let rows = match kernel.row_len {
+        0 => None,
+        r if n.is_multiple_of(r) => Some(n / r),
+        _ => return Err(EngineError::argument("fused: rows do not tile the kernel")),
+    };
+    if ins.len() != kernel.n_full
+        || scalars.len() != kernel.scalar_types.len()
+        || ins
+            .iter()
+            .zip(&kernel.periods)
+            .any(|(t, &p)| t.device() != Device::Cpu || !t.is_contiguous() || t.numel() != p)
+    {
+        return Err(EngineError::argument(
+            "fused: inputs do not match the kernel",
+        ));
     }
     let mut results = Vec::with_capacity(outs.len());
     for out in outs {
-        if numel(&out.shape) != n || !matches!(out.ty, NxType::F32 | NxType::U8) {
+        let m = numel(&out.shape);
+        let row_out = out.ty == NxType::F32 && Some(m) == rows;
+        if !(m == n || row_out) || !matches!(out.ty, NxType::F32 | NxType::U8) {
             return Err(EngineError::argument("fused: bad output template"));
         }
         let kind = if out.ty == NxType::U8 {
@@ -746,14 +854,15 @@ pub fn run(kernel: &Kernel, inputs: Vec<(Tensor, NxType)>, outs: &[Out]) -> Resu
     let buf = Buffers {
         ins: &in_ptrs,
         outs: &out_ptrs,
-        scalars: &scalars,
+        scalars,
     };
+    let block = kernel.block_len();
     if crate::split::width() == 1 || (n as f64) * kernel.ns_per_element() < SPLIT_MIN_NS {
         run_range_any(kernel, buf, 0, n);
     } else {
         // ranges of whole blocks, four per core, claimed by the caller and the split helpers
         // (awake between the kernels of a program, unlike OpenMP's sleeping workers)
-        let per = n.div_ceil(4 * crate::split::width()).div_ceil(BLOCK) * BLOCK;
+        let per = n.div_ceil(4 * crate::split::width()).div_ceil(block) * block;
         let parts = n.div_ceil(per.max(1));
         let part = |p: usize| run_range_any(kernel, buf, p * per, ((p + 1) * per).min(n));
         if !crate::split::run(parts, &part) {

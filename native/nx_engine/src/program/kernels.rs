@@ -49,6 +49,11 @@ pub enum FOp {
     Ge,
     /// `select(pred, on_true, on_false)`: the only operation with three operands.
     Select,
+    /// Reductions of each row (the last axis) to one value: their destination is a row
+    /// register, and [`reduce_rows`] runs them, not [`apply`].
+    RowSum,
+    RowMax,
+    RowMin,
 }
 
 impl FOp {
@@ -82,6 +87,11 @@ impl FOp {
             FOp::Rsqrt => 0.2,
             _ => 0.06,
         }
+    }
+
+    /// Whether the operation reduces rows (see [`reduce_rows`]).
+    pub fn is_row_reduction(self) -> bool {
+        matches!(self, FOp::RowSum | FOp::RowMax | FOp::RowMin)
     }
 
     /// Whether the result is a mask (u8 in Nx) rather than an f32 value.
@@ -287,6 +297,53 @@ pub fn apply<const F: bool>(op: FOp, d: &mut [f32], a: Src, b: Src, c: Src) {
         FOp::Le => binary_loop(d, a, b, |x, y| mask(x <= y)),
         FOp::Ge => binary_loop(d, a, b, |x, y| mask(x >= y)),
         FOp::Select => select_loop(d, a, b, c),
+        // reduce_rows runs these
+        FOp::RowSum | FOp::RowMax | FOp::RowMin => {}
+    }
+}
+
+/// Lanes of the row reductions: independent partial results that vectorize.
+const LANES: usize = 16;
+
+/// Folds `a` with `f` over [`LANES`] independent accumulators starting at `init`, then
+/// pairwise across the lanes. For sums this is also more accurate than one running total.
+#[inline(always)]
+fn fold_lanes(a: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [init; LANES];
+    let chunks = a.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for j in 0..LANES {
+            acc[j] = f(acc[j], c[j]);
+        }
+    }
+    for (j, &x) in rest.iter().enumerate() {
+        acc[j] = f(acc[j], x);
+    }
+    let mut width = LANES / 2;
+    while width > 0 {
+        for j in 0..width {
+            acc[j] = f(acc[j], acc[j + width]);
+        }
+        width /= 2;
+    }
+    acc[0]
+}
+
+/// Reduces each of the `d.len()` rows of `a` (rows of `a.len() / d.len()` elements) into
+/// `d`: sums, or maxima/minima that propagate NaN as LibTorch's `amax`/`amin` do.
+#[inline(always)]
+pub fn reduce_rows(op: FOp, d: &mut [f32], a: &[f32]) {
+    let len = a.len().checked_div(d.len()).unwrap_or(0);
+    if len == 0 {
+        return;
+    }
+    for (d, row) in d.iter_mut().zip(a.chunks_exact(len)) {
+        *d = match op {
+            FOp::RowSum => fold_lanes(row, 0.0, |x, y| x + y),
+            FOp::RowMax => fold_lanes(row, f32::NEG_INFINITY, max),
+            _ => fold_lanes(row, f32::INFINITY, min),
+        };
     }
 }
 

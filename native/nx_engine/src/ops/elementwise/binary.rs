@@ -178,9 +178,14 @@ fn tiny(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Result<Option<
 }
 
 /// [`binary`], wrapped: tiny same-shape CPU operands of the output's type take
-/// [`super::small`]'s fast path, which knows the result's shape without asking LibTorch.
+/// [`super::small`]'s fast path, which knows the result's shape without asking LibTorch, and
+/// large f32 arithmetic is deferred ([`crate::lazy`]).
 pub fn binary_nx(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Result<NxTensor> {
     prepare_thread();
+    // first: deferred row values are small, and the tiny path would compute them
+    if let Some(deferred) = crate::lazy::binary(op, a, b, out)? {
+        return Ok(deferred);
+    }
     if let Some(t) = tiny(op, a, b, out)? {
         return Ok(NxTensor::from_parts(
             t,

@@ -149,9 +149,13 @@ impl UnaryOp {
 /// Math functions compute in `out` (a floating-point or complex type); `abs` of a complex
 /// tensor, `real` and `imag` give real values; predicates give 1 or 0.
 /// [`unary`], wrapped: tiny f32/f64 CPU tensors of the output's type take
-/// [`super::small`]'s fast path, which knows the result's shape without asking LibTorch.
+/// [`super::small`]'s fast path, which knows the result's shape without asking LibTorch, and
+/// large f32 ones are deferred where the fused kernels have the operation ([`crate::lazy`]).
 pub fn unary_nx(op: UnaryOp, t: &NxTensor, out: NxType) -> Result<NxTensor> {
     prepare_thread();
+    if let Some(deferred) = crate::lazy::unary(op, t, out)? {
+        return Ok(deferred);
+    }
     let tiny = t.ty() == out
         && t.device() == tch::Device::Cpu
         && t.numel() as usize <= super::small::MAX_UNARY_ELEMENTS;
