@@ -330,11 +330,40 @@ defmodule Nx.Torch.Backend do
 
   ## Aggregates
 
-  for op <- [:sum, :product, :reduce_max, :reduce_min, :all, :any] do
+  for op <- [:sum, :reduce_max, :reduce_min] do
+    @impl true
+    def unquote(op)(%T{type: type} = out, tensor, opts) do
+      args = [unquote(op), ref(tensor), opts[:axes], opts[:keep_axes], type_code(type)]
+
+      ref =
+        case pick(:t_reduce, tensor) do
+          # large f32 reductions of the last axis may be deferred: tried on this scheduler
+          :t_reduce_dirty when type == {:f, 32} ->
+            deferred(:t_reduce_defer, :t_reduce_dirty, args)
+
+          nif ->
+            apply(NIF, nif, args)
+        end
+
+      to_nx(ref, out, tensor)
+    end
+  end
+
+  for op <- [:product, :all, :any] do
     @impl true
     def unquote(op)(%T{type: type} = out, tensor, opts) do
       args = [unquote(op), ref(tensor), opts[:axes], opts[:keep_axes], type_code(type)]
       to_nx(apply(NIF, pick(:t_reduce, tensor), args), out, tensor)
+    end
+  end
+
+  # Large f32 element-wise work is usually deferred (see Nx.Torch, "Deferred element-wise
+  # work"), which takes microseconds: the normal-scheduler NIF `try_nif` builds the deferred
+  # result when it can without computing anything, and only otherwise does `dirty_nif` run.
+  defp deferred(try_nif, dirty_nif, args) do
+    case apply(NIF, try_nif, args) do
+      :dirty -> apply(NIF, dirty_nif, args)
+      ref -> ref
     end
   end
 
@@ -406,20 +435,41 @@ defmodule Nx.Torch.Backend do
     def unquote(op)(out, tensor), do: unary_op(unquote(op), out, tensor)
   end
 
+  @deferrable_binary [:add, :subtract, :multiply, :divide, :max, :min]
+  @deferrable_unary [:negate, :abs, :exp, :tanh, :sigmoid, :sqrt, :rsqrt]
+
   defp binary_op(op, %T{type: type, shape: shape} = out, left, right) do
+    args = [op, ref(left), ref(right), type_code(type)]
+
     ref =
-      if dirty?(shape),
-        do: NIF.t_binary_dirty(op, ref(left), ref(right), type_code(type)),
-        else: NIF.t_binary(op, ref(left), ref(right), type_code(type))
+      cond do
+        not dirty?(shape) ->
+          apply(NIF, :t_binary, args)
+
+        type == {:f, 32} and op in @deferrable_binary ->
+          deferred(:t_binary_defer, :t_binary_dirty, args)
+
+        true ->
+          apply(NIF, :t_binary_dirty, args)
+      end
 
     wrap(ref, out, device([left, right]))
   end
 
   defp unary_op(op, %T{type: type, shape: shape} = out, tensor) do
+    args = [op, ref(tensor), type_code(type)]
+
     ref =
-      if dirty?(shape),
-        do: NIF.t_unary_dirty(op, ref(tensor), type_code(type)),
-        else: NIF.t_unary(op, ref(tensor), type_code(type))
+      cond do
+        not dirty?(shape) ->
+          apply(NIF, :t_unary, args)
+
+        type == {:f, 32} and op in @deferrable_unary ->
+          deferred(:t_unary_defer, :t_unary_dirty, args)
+
+        true ->
+          apply(NIF, :t_unary_dirty, args)
+      end
 
     to_nx(ref, out, tensor)
   end

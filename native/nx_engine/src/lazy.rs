@@ -134,8 +134,9 @@ enum Arg {
 }
 
 /// The operand `t` of an operation whose result has shape `out`, deferred values taken as
-/// they are (`force` computes them first). `None`: the operation runs at once.
-fn arg(t: &NxTensor, out: &[i64], force: bool) -> Result<Option<Arg>> {
+/// they are (`force` computes them first, and so may `may_compute` where they do not fit).
+/// `None`: the operation runs at once.
+fn arg(t: &NxTensor, out: &[i64], force: bool, may_compute: bool) -> Result<Option<Arg>> {
     if t.device() != Device::Cpu {
         return Ok(None);
     }
@@ -152,11 +153,14 @@ fn arg(t: &NxTensor, out: &[i64], force: bool) -> Result<Option<Arg>> {
             let keeps_axis = t.shape() == row_shape(&l.family).as_slice();
             if keeps_axis && (out == l.family.as_slice() || out == t.shape()) {
                 Some(Arg::Row(l.node, l.family))
+            } else if may_compute {
+                return arg(t, out, true, true);
             } else {
-                return arg(t, out, true);
+                None
             }
         }
-        Operand::Pending(_) => return arg(t, out, true),
+        Operand::Pending(_) if may_compute => return arg(t, out, true, true),
+        Operand::Pending(_) => None,
         Operand::Ready(tensor) => {
             let ty = t.ty();
             if t.numel() == 1 && !ty.is_complex() {
@@ -176,12 +180,23 @@ fn arg(t: &NxTensor, out: &[i64], force: bool) -> Result<Option<Arg>> {
 }
 
 /// Builds the deferred result of `op` over `inputs` with result shape `out`, or `None` when
-/// the operation must run at once.
-fn defer(op: FOp, inputs: &[&NxTensor], out: &[i64]) -> Result<Option<NxTensor>> {
-    for force in [false, true] {
+/// the operation must run at once. Without `may_compute`, no deferred operand is computed
+/// (`None` where one would have to be): quick enough for a normal scheduler.
+fn defer(
+    op: FOp,
+    inputs: &[&NxTensor],
+    out: &[i64],
+    may_compute: bool,
+) -> Result<Option<NxTensor>> {
+    let attempts: &[bool] = if may_compute {
+        &[false, true]
+    } else {
+        &[false]
+    };
+    for &force in attempts {
         let mut args = Vec::with_capacity(inputs.len());
         for t in inputs {
-            match arg(t, out, force)? {
+            match arg(t, out, force, may_compute)? {
                 Some(a) => args.push(a),
                 None => return Ok(None),
             }
@@ -234,8 +249,15 @@ fn defer(op: FOp, inputs: &[&NxTensor], out: &[i64]) -> Result<Option<NxTensor>>
     Ok(None)
 }
 
-/// The deferred result of an eager binary operation, when it can be deferred.
-pub fn binary(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Result<Option<NxTensor>> {
+/// The deferred result of an eager binary operation, when it can be deferred (see [`defer`]
+/// for `may_compute`).
+pub fn binary(
+    op: BinaryOp,
+    a: &NxTensor,
+    b: &NxTensor,
+    out: NxType,
+    may_compute: bool,
+) -> Result<Option<NxTensor>> {
     let fop = match op {
         BinaryOp::Add => FOp::Add,
         BinaryOp::Subtract => FOp::Sub,
@@ -252,11 +274,17 @@ pub fn binary(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Result<O
     let Ok(shape) = broadcast_shapes(op.name(), a.shape(), b.shape()) else {
         return Ok(None);
     };
-    defer(fop, &[a, b], &shape)
+    defer(fop, &[a, b], &shape, may_compute)
 }
 
-/// The deferred result of an eager unary operation, when it can be deferred.
-pub fn unary(op: UnaryOp, t: &NxTensor, out: NxType) -> Result<Option<NxTensor>> {
+/// The deferred result of an eager unary operation, when it can be deferred (see [`defer`]
+/// for `may_compute`).
+pub fn unary(
+    op: UnaryOp,
+    t: &NxTensor,
+    out: NxType,
+    may_compute: bool,
+) -> Result<Option<NxTensor>> {
     let fop = match op {
         UnaryOp::Negate => FOp::Neg,
         UnaryOp::Abs => FOp::Abs,
@@ -270,10 +298,11 @@ pub fn unary(op: UnaryOp, t: &NxTensor, out: NxType) -> Result<Option<NxTensor>>
     if out != NxType::F32 || numel(t.shape()) < ROW_MIN || !enabled() {
         return Ok(None);
     }
-    defer(fop, &[t], t.shape())
+    defer(fop, &[t], t.shape(), may_compute)
 }
 
-/// The deferred result of a sum, maximum or minimum over the last axis of an f32 tensor.
+/// The deferred result of a sum, maximum or minimum over the last axis of an f32 tensor
+/// (never computes deferred operands: quick enough for a normal scheduler).
 pub fn reduce(
     op: Reduction,
     t: &NxTensor,
@@ -472,12 +501,16 @@ mod tests {
         let m = reduce(Reduction::Max, xt, &[1], true, f32)
             .unwrap()
             .unwrap();
-        let d = binary(BinaryOp::Subtract, xt, &m, f32).unwrap().unwrap();
-        let e = unary(UnaryOp::Exp, &d, f32).unwrap().unwrap();
+        let d = binary(BinaryOp::Subtract, xt, &m, f32, true)
+            .unwrap()
+            .unwrap();
+        let e = unary(UnaryOp::Exp, &d, f32, true).unwrap().unwrap();
         let s = reduce(Reduction::Sum, &e, &[1], true, f32)
             .unwrap()
             .unwrap();
-        let p = binary(BinaryOp::Divide, &e, &s, f32).unwrap().unwrap();
+        let p = binary(BinaryOp::Divide, &e, &s, f32, true)
+            .unwrap()
+            .unwrap();
         (m, s, p)
     }
 
@@ -503,11 +536,13 @@ mod tests {
         assert!(reduce(Reduction::Sum, &xt, &[0], true, NxType::F32)
             .unwrap()
             .is_none());
-        assert!(binary(BinaryOp::Add, &xt, &xt, NxType::S32)
+        assert!(binary(BinaryOp::Add, &xt, &xt, NxType::S32, true)
             .unwrap()
             .is_none());
         let small = NxTensor::new(Tensor::from_slice(&[1.0f32, 2.0]), NxType::F32);
-        assert!(unary(UnaryOp::Exp, &small, NxType::F32).unwrap().is_none());
+        assert!(unary(UnaryOp::Exp, &small, NxType::F32, true)
+            .unwrap()
+            .is_none());
     }
 }
 
@@ -536,9 +571,13 @@ mod speed {
             println!("{name}: {:.0} us (min {:.0})", v[150], v[0]);
         };
         time("x + 1", &|| {
-            binary(BinaryOp::Add, &xt, &one, f32).unwrap().unwrap()
+            binary(BinaryOp::Add, &xt, &one, f32, true)
+                .unwrap()
+                .unwrap()
         });
-        time("exp", &|| unary(UnaryOp::Exp, &xt, f32).unwrap().unwrap());
+        time("exp", &|| {
+            unary(UnaryOp::Exp, &xt, f32, true).unwrap().unwrap()
+        });
         time("row max", &|| {
             reduce(Reduction::Max, &xt, &[1], true, f32)
                 .unwrap()

@@ -1,11 +1,12 @@
-//! Element-wise NIFs: `t_binary`, `t_unary`, `t_select` and `t_clip`, each with a dirty twin.
+//! Element-wise NIFs: `t_binary`, `t_unary`, `t_select` and `t_clip`, each with a dirty twin,
+//! and `t_binary_defer`/`t_unary_defer`, which only build deferred results.
 //! The operation comes as an atom (the Nx function name) and the result type as a code.
 use crate::decode;
 use crate::errors::{raise, NifResult, OrRaise};
 use crate::nif_pair;
 use crate::resource::{wrap, wrap_nx, TRef};
 use nx_engine::ops::elementwise::{self, BinaryOp, UnaryOp};
-use rustler::{Atom, Term};
+use rustler::{Atom, Encoder, Env, Term};
 
 mod names {
     rustler::atoms! {
@@ -167,6 +168,36 @@ fn binary(op: Atom, a: TRef, b: TRef, ty: i64) -> NifResult<TRef> {
 
 nif_pair!(t_binary, t_binary_dirty, binary,
     (op: Atom, a: TRef, b: TRef, ty: i64), [op, a, b, ty], NifResult<TRef>);
+
+rustler::atoms! { dirty }
+
+/// `t_binary_defer`, `t_unary_defer`: on a normal scheduler, the deferred result of a large
+/// f32 operation when it can be built without computing anything, else the atom `dirty` (the
+/// caller then runs the dirty NIF). Building a deferred result takes a few microseconds, and
+/// a dirty call costs more than that on a busy machine.
+#[rustler::nif]
+fn t_binary_defer(env: Env, op: Atom, a: TRef, b: TRef, ty: i64) -> NifResult<Term> {
+    let op = lookup(&BINARY_OPS, op, "binary")?;
+    let out = decode::ty(ty)?;
+    Ok(
+        match nx_engine::lazy::binary(op, &a.0, &b.0, out, false).or_raise()? {
+            Some(t) => wrap_nx(t).encode(env),
+            None => dirty().encode(env),
+        },
+    )
+}
+
+#[rustler::nif]
+fn t_unary_defer(env: Env, op: Atom, tensor: TRef, ty: i64) -> NifResult<Term> {
+    let op = lookup(&UNARY_OPS, op, "unary")?;
+    let out = decode::ty(ty)?;
+    Ok(
+        match nx_engine::lazy::unary(op, &tensor.0, out, false).or_raise()? {
+            Some(t) => wrap_nx(t).encode(env),
+            None => dirty().encode(env),
+        },
+    )
+}
 
 fn unary(op: Atom, tensor: TRef, ty: i64) -> NifResult<TRef> {
     let op = lookup(&UNARY_OPS, op, "unary")?;

@@ -3,9 +3,9 @@ use crate::errors::{raise, NifResult, OrRaise};
 use crate::nif_pair;
 use crate::resource::{wrap, wrap_nx, TRef};
 use nx_engine::ops::reduce::{self, Reduction};
-use rustler::Atom;
+use rustler::{Atom, Encoder, Env, Term};
 
-rustler::atoms! { sum, product, reduce_max, reduce_min, all, any }
+rustler::atoms! { sum, product, reduce_max, reduce_min, all, any, dirty }
 
 fn reduction(op: Atom) -> NifResult<Reduction> {
     Ok(if op == sum() {
@@ -37,6 +37,27 @@ fn reduce_imp(op: Atom, tensor: TRef, axes: Vec<i64>, keep: bool, ty: i64) -> Ni
     let t = tensor.0.tensor().or_raise()?;
     let r = reduce::reduce(&t, tensor.0.ty(), op, &axes, keep, out).or_raise()?;
     Ok(wrap(r, out))
+}
+
+/// On a normal scheduler: the deferred result of a last-axis f32 reduction, else the atom
+/// `dirty` (see `t_binary_defer`).
+#[rustler::nif]
+fn t_reduce_defer(
+    env: Env,
+    op: Atom,
+    tensor: TRef,
+    axes: Vec<i64>,
+    keep: bool,
+    ty: i64,
+) -> NifResult<Term> {
+    let op = reduction(op)?;
+    let out = decode::ty(ty)?;
+    Ok(
+        match nx_engine::lazy::reduce(op, &tensor.0, &axes, keep, out).or_raise()? {
+            Some(t) => wrap_nx(t).encode(env),
+            None => dirty().encode(env),
+        },
+    )
 }
 
 nif_pair!(t_reduce, t_reduce_dirty, reduce_imp,

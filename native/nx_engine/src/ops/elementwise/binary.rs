@@ -183,7 +183,7 @@ fn tiny(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Result<Option<
 pub fn binary_nx(op: BinaryOp, a: &NxTensor, b: &NxTensor, out: NxType) -> Result<NxTensor> {
     prepare_thread();
     // first: deferred row values are small, and the tiny path would compute them
-    if let Some(deferred) = crate::lazy::binary(op, a, b, out)? {
+    if let Some(deferred) = crate::lazy::binary(op, a, b, out, true)? {
         return Ok(deferred);
     }
     if let Some(t) = tiny(op, a, b, out)? {

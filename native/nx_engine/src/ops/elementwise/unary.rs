@@ -153,7 +153,7 @@ impl UnaryOp {
 /// large f32 ones are deferred where the fused kernels have the operation ([`crate::lazy`]).
 pub fn unary_nx(op: UnaryOp, t: &NxTensor, out: NxType) -> Result<NxTensor> {
     prepare_thread();
-    if let Some(deferred) = crate::lazy::unary(op, t, out)? {
+    if let Some(deferred) = crate::lazy::unary(op, t, out, true)? {
         return Ok(deferred);
     }
     let tiny = t.ty() == out
