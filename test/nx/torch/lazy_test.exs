@@ -222,6 +222,24 @@ defmodule Nx.Torch.LazyTest do
     assert_equal(reference(got), libtorch(&(&1 |> Nx.multiply(3.0) |> Nx.add(1.0)), [x]))
   end
 
+  test "sync/1 over containers, numbers and deallocated tensors" do
+    x = values({@rows, @cols}, 13)
+    a = Nx.exp(x)
+    b = Nx.sum(x, axes: [1], keep_axes: true)
+    container = %{a: a, rest: {b, 2.5}}
+    assert Nx.Torch.deferred?(a) and Nx.Torch.deferred?(b)
+    assert Nx.Torch.sync(container) == container
+    refute Nx.Torch.deferred?(a) or Nx.Torch.deferred?(b)
+    assert Nx.Torch.sync(1.0) == 1.0
+
+    # a deallocated tensor has nothing to compute; reading it still raises
+    gone = Nx.add(x, 1.0)
+    assert Nx.backend_deallocate(gone) == :ok
+    refute Nx.Torch.deferred?(gone)
+    assert Nx.Torch.sync(gone) == gone
+    assert_raise ArgumentError, ~r/deallocated/, fn -> Nx.to_binary(gone) end
+  end
+
   test "deallocating deferred values, and many processes reading one tensor" do
     x = values({@rows, @cols}, 11)
     t = Nx.add(x, 2.0)
