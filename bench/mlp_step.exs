@@ -50,7 +50,7 @@ params =
   {rand.({784, 512}), zeros.(512), rand.({512, 512}), zeros.(512), rand.({512, 10}), zeros.(10)}
 
 x = rand.({128, 784})
-y = Nx.eye(10) |> Nx.tile([13, 1]) |> Nx.slice([0, 0], [128, 10])
+y = Nx.eye(10, type: :f32) |> Nx.tile([13, 1]) |> Nx.slice([0, 0], [128, 10])
 
 step = Nx.Defn.jit(&MlpStep.train_step/3, compiler: Nx.Torch)
 {params1, _} = step.(params, x, y)
