@@ -208,6 +208,17 @@ void *nx_empty_cpu(int scalar_type, const int64_t *dims, int64_t ndim) {
   }
 }
 
+// self + alpha * (mat1 @ mat2) in one GEMM whose accumulator starts from self (beta = 1): a
+// weight update `w - lr * dot(a, b)` without a tensor for the product. Null on any C++ error.
+void *nx_addmm(const at::Tensor *self, const at::Tensor *mat1, const at::Tensor *mat2,
+               double alpha) {
+  try {
+    return new at::Tensor(self->addmm(*mat1, *mat2, 1.0, alpha));
+  } catch (...) {
+    return nullptr;
+  }
+}
+
 // Puts the calling thread in InferenceMode for the rest of its life. Autograd belongs to the
 // Elixir layer (symbolic), so LibTorch's version counters and autograd dispatch are pure cost.
 // BEAM scheduler threads live as long as the VM, so the guard is intentionally never destroyed.

@@ -13,6 +13,30 @@ extern "C" {
     fn nx_load_cuda(buf: *mut u8, len: usize) -> i32;
     fn nx_lower_thread_priority(niceness: i32) -> i32;
     fn nx_empty_cpu(scalar_type: i32, dims: *const i64, ndim: i64) -> *mut std::ffi::c_void;
+    fn nx_addmm(
+        this: *const torch_sys::C_tensor,
+        mat1: *const torch_sys::C_tensor,
+        mat2: *const torch_sys::C_tensor,
+        alpha: f64,
+    ) -> *mut std::ffi::c_void;
+}
+
+/// `w + alpha * (mat1 @ mat2)` for matrices (LibTorch's `addmm` with `beta = 1`, `alpha`): one
+/// GEMM that accumulates onto a copy of `w`. The caller checks the shapes and kinds.
+pub fn addmm(
+    w: &tch::Tensor,
+    mat1: &tch::Tensor,
+    mat2: &tch::Tensor,
+    alpha: f64,
+) -> crate::Result<tch::Tensor> {
+    // SAFETY: three live tensors for the duration of the call; the shim catches C++
+    // exceptions and returns null for them.
+    let ptr = unsafe { nx_addmm(w.as_ptr(), mat1.as_ptr(), mat2.as_ptr(), alpha) };
+    if ptr.is_null() {
+        return Err(crate::EngineError::argument("addmm: LibTorch failed"));
+    }
+    // SAFETY: a non-null pointer from the shim is a fresh heap-allocated at::Tensor.
+    Ok(unsafe { tch::Tensor::from_ptr(ptr as *mut torch_sys::C_tensor) })
 }
 
 /// A new uninitialized contiguous CPU tensor of `kind` and `shape`, made without going through

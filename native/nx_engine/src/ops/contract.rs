@@ -129,6 +129,46 @@ pub fn dot(
     cast(&r, cty, out)
 }
 
+/// `w - dot(a, b) * scale` for f32 CPU or CUDA matrices, contracting axis `contract_a` of `a`
+/// with axis `contract_b` of `b`: one GEMM onto `w` (LibTorch's `addmm`, `alpha = -scale`).
+/// The product is rounded once, inside the GEMM, instead of before the scaling and the
+/// subtraction: results agree with the three separate operations to within f32 rounding.
+pub fn dot_update(
+    w: &Tensor,
+    a: &Tensor,
+    contract_a: i64,
+    b: &Tensor,
+    contract_b: i64,
+    scale: f64,
+) -> Result<Tensor> {
+    prepare_thread();
+    let (sw, sa, sb) = (w.size(), a.size(), b.size());
+    let f32_matrix = |t: &Tensor, s: &[i64]| {
+        s.len() == 2 && t.f_kind().map(|k| k == tch::Kind::Float).unwrap_or(false)
+    };
+    let axes_ok = matches!(contract_a, 0 | 1) && matches!(contract_b, 0 | 1);
+    check(
+        "dot_update",
+        f32_matrix(w, &sw) && f32_matrix(a, &sa) && f32_matrix(b, &sb) && axes_ok,
+        || "expected f32 matrices and axes 0 or 1".to_string(),
+    )?;
+    let m1 = if contract_a == 1 {
+        a.shallow_clone()
+    } else {
+        a.f_transpose(0, 1).ctx("dot_update")?
+    };
+    let m2 = if contract_b == 0 {
+        b.shallow_clone()
+    } else {
+        b.f_transpose(0, 1).ctx("dot_update")?
+    };
+    let (s1, s2) = (m1.size(), m2.size());
+    check("dot_update", s1[1] == s2[0] && sw == [s1[0], s2[1]], || {
+        format!("shapes {sw:?}, {sa:?} and {sb:?} do not match")
+    })?;
+    crate::runtime::addmm(w, &m1, &m2, -scale)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

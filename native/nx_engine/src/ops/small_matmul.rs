@@ -130,7 +130,7 @@ fn product_rows_any(a: &[f32], b: &[f32], c: &mut [f32], k: usize, n: usize, by_
 /// Products of at most this many multiply-adds (m·k·n) with more than one row go to
 /// [`small_product`]: below it MKL's set-up dominates (and skinny shapes like
 /// `[128, 512] x [512, 10]` took it 140-200 µs, ~8 GFLOP/s).
-const SMALL_MAX_MACS: i64 = 1 << 21;
+pub(crate) const SMALL_MAX_MACS: i64 = 1 << 21;
 /// Columns below which a product is computed by dot products (or transposed).
 const NARROW: i64 = 16;
 

@@ -8,6 +8,7 @@
 //! after its last reader.
 use super::{fuse, Block, CondOp, Instr, Op, Program, ProgramSpec, WhileOp};
 use crate::error::{EngineError, Result};
+use crate::ops::elementwise::BinaryOp;
 use crate::types::NxType;
 use std::collections::{HashMap, HashSet};
 
@@ -105,6 +106,7 @@ fn arity_ok(op: &Op, n_args: usize, n_outs: usize) -> bool {
         | Op::Take { .. }
         | Op::TakeAlongAxis { .. } => n_args == 2 && one,
         Op::Select | Op::Clip | Op::Indexed { .. } => n_args == 3 && one,
+        Op::DotUpdate { .. } => n_args == 4 && one,
         Op::Slice { starts, .. } => {
             one && n_args == 1 + starts.iter().filter(|s| s.is_none()).count()
         }
@@ -244,6 +246,7 @@ fn finish_block(
         .map(|i| finish_instr(i, info, fuse, fused))
         .collect();
     fold_transposed_dots(&mut instrs, &mut read_by, live_out, info);
+    fold_dot_updates(&mut instrs, &mut read_by, live_out, info);
     if fuse {
         let (planned, count) = fuse::plan(instrs, &read_by, live_out, info);
         *fused += count;
@@ -295,6 +298,119 @@ fn finish_block(
     block.free_after = free_after;
     block.locals = locals.into_iter().collect();
     outer
+}
+
+/// `subtract(w, multiply(dot(a, b), c))` of f32 matrices, with `c` a single element and the
+/// product and its scaled copy read nowhere else, becomes one [`Op::DotUpdate`]: LibTorch's
+/// `addmm` accumulates the product onto `w` in the GEMM itself (an SGD step on a weight whose
+/// gradient is a product: W7), instead of a product tensor and an element-wise pass.
+fn fold_dot_updates(
+    instrs: &mut Vec<Instr>,
+    read_by: &mut Vec<Vec<usize>>,
+    live_out: &[usize],
+    info: &Info,
+) {
+    let mut readers: HashMap<usize, usize> = HashMap::new();
+    for r in read_by.iter() {
+        for &s in r {
+            *readers.entry(s).or_insert(0) += 1;
+        }
+    }
+    let mut producer: HashMap<usize, usize> = HashMap::new();
+    for (j, instr) in instrs.iter().enumerate() {
+        for o in &instr.outs {
+            producer.insert(o.slot, j);
+        }
+    }
+    let f32_of = |slot: usize, rank: usize| {
+        info.get(&slot)
+            .is_some_and(|(t, s)| *t == NxType::F32 && s.len() == rank)
+    };
+    let single = |slot: usize| {
+        info.get(&slot)
+            .is_some_and(|(t, s)| *t == NxType::F32 && s.iter().product::<i64>() == 1)
+    };
+    // a value only `reader` reads
+    let private = |slot: usize| !live_out.contains(&slot) && readers.get(&slot) == Some(&1);
+    let mut remove = vec![false; instrs.len()];
+    for j in 0..instrs.len() {
+        let (Op::Binary(BinaryOp::Subtract), [w, u], [out]) = (
+            &instrs[j].op,
+            instrs[j].args.as_slice(),
+            instrs[j].outs.as_slice(),
+        ) else {
+            continue;
+        };
+        let (w, u) = (*w, *u);
+        if out.ty != NxType::F32 || !f32_of(w, 2) || !private(u) {
+            continue;
+        }
+        let Some(&m) = producer.get(&u) else { continue };
+        let (Op::Binary(BinaryOp::Multiply), [x, y]) = (&instrs[m].op, instrs[m].args.as_slice())
+        else {
+            continue;
+        };
+        let (g, c) = if single(*y) { (*x, *y) } else { (*y, *x) };
+        if !single(c) || !private(g) || instrs[m].outs.len() != 1 || remove[m] {
+            continue;
+        }
+        let Some(&d) = producer.get(&g) else { continue };
+        let Op::Dot {
+            contract_a,
+            batch_a,
+            contract_b,
+            batch_b,
+        } = &instrs[d].op
+        else {
+            continue;
+        };
+        let shape_of = |s: usize| info.get(&s).map(|(_, sh)| sh.clone());
+        let ok = batch_a.is_empty()
+            && batch_b.is_empty()
+            && contract_a.len() == 1
+            && contract_b.len() == 1
+            && instrs[d].args.len() == 2
+            && instrs[d].args.iter().all(|&a| f32_of(a, 2))
+            && f32_of(g, 2)
+            && shape_of(g) == shape_of(w)
+            && !remove[d];
+        // products small enough for the engine's own loops stay with them (faster than MKL)
+        let macs = shape_of(instrs[d].args[0])
+            .and_then(|s| s.get(contract_a[0] as usize).copied())
+            .zip(shape_of(w))
+            .map(|(k, sw)| k.saturating_mul(sw.iter().product::<i64>()));
+        let ok = ok && macs.is_some_and(|m| m > crate::ops::small_matmul::SMALL_MAX_MACS);
+        if !ok {
+            continue;
+        }
+        let (a, b) = (instrs[d].args[0], instrs[d].args[1]);
+        let op = Op::DotUpdate {
+            contract_a: contract_a[0],
+            contract_b: contract_b[0],
+        };
+        instrs[j].op = op;
+        instrs[j].args = vec![w, a, b, c];
+        read_by[j] = {
+            let mut r = vec![w, a, b, c];
+            r.sort_unstable();
+            r.dedup();
+            r
+        };
+        remove[d] = true;
+        remove[m] = true;
+    }
+    if remove.iter().any(|&r| r) {
+        let mut k = 0;
+        instrs.retain(|_| {
+            k += 1;
+            !remove[k - 1]
+        });
+        let mut k = 0;
+        read_by.retain(|_| {
+            k += 1;
+            !remove[k - 1]
+        });
+    }
 }
 
 /// `transpose(dot(a, b), [1, 0])` of two matrices, where nothing else reads the product,
@@ -450,6 +566,16 @@ fn cost_of(instrs: &[Instr], info: &Info) -> Option<u64> {
                     worst = worst.max(cost_of(&b.instrs, info)?);
                 }
                 worst
+            }
+            Op::DotUpdate { contract_a, .. } => {
+                let k: u64 = i
+                    .args
+                    .get(1)
+                    .and_then(|a| info.get(a))
+                    .and_then(|(_, shape)| shape.get(*contract_a as usize))
+                    .map(|&d| d.max(0) as u64)
+                    .unwrap_or(1);
+                i.outs.iter().map(|o| numel(&o.shape)).sum::<u64>() * k.max(1) / 16
             }
             Op::Dot { contract_a, .. } => {
                 let k: u64 = i

@@ -243,6 +243,23 @@ impl Frame {
                     &a.t, a.ty, contract_a, batch_a, &b.t, b.ty, contract_b, batch_b, ty,
                 )?)
             }
+            Op::DotUpdate {
+                contract_a,
+                contract_b,
+            } => {
+                // args [w, a, b, c]: `a` here is the first of them, `w`
+                let (m1, m2) = (self.arg(instr, 1)?, self.arg(instr, 2)?);
+                let c = self.arg(instr, 3)?;
+                let scale = crate::program::fuse::scalar_value(&c.t, c.ty)? as f64;
+                one(contract::dot_update(
+                    &a.t,
+                    &m1.t,
+                    *contract_a,
+                    &m2.t,
+                    *contract_b,
+                    scale,
+                )?)
+            }
             Op::Slice {
                 starts,
                 lengths,
@@ -409,6 +426,7 @@ mod profile {
             Op::Binary(op) => format!("binary {op:?}"),
             Op::Fused(k) => format!("fused[{} ops]", k.ops.len()),
             Op::Dot { .. } => "dot".into(),
+            Op::DotUpdate { .. } => "dot update".into(),
             Op::Reduce { op, .. } => format!("reduce {op:?}"),
             Op::Broadcast { .. } => "broadcast".into(),
             Op::Transpose { .. } => "transpose".into(),

@@ -124,6 +124,13 @@ pub enum Op {
     Cond(Box<CondOp>),
     /// args: the kernel's inputs; outs: its outputs (built by fusion, never decoded)
     Fused(Box<fuse::Kernel>),
+    /// args: w, a, b, c (a single element): `w - dot(a, b) * c` for f32 matrices, contracting
+    /// axis `contract_a` of `a` with axis `contract_b` of `b`, as one GEMM onto `w` (built from
+    /// that pattern, never decoded: SGD updates of weights whose gradient is a product)
+    DotUpdate {
+        contract_a: i64,
+        contract_b: i64,
+    },
 }
 
 /// A result slot with its type and shape.
