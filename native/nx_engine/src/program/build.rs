@@ -300,18 +300,13 @@ fn finish_block(
     outer
 }
 
-/// `subtract(w, multiply(dot(a, b), c))` of f32 matrices, with `c` a single element and the
-/// product and its scaled copy read nowhere else, becomes one [`Op::DotUpdate`]: LibTorch's
-/// `addmm` accumulates the product onto `w` in the GEMM itself (an SGD step on a weight whose
-/// gradient is a product: W7), instead of a product tensor and an element-wise pass.
-fn fold_dot_updates(
-    instrs: &mut Vec<Instr>,
-    read_by: &mut Vec<Vec<usize>>,
-    live_out: &[usize],
-    info: &Info,
-) {
+/// How many instructions read each slot, and which instruction defines each slot.
+fn readers_and_producers(
+    instrs: &[Instr],
+    read_by: &[Vec<usize>],
+) -> (HashMap<usize, usize>, HashMap<usize, usize>) {
     let mut readers: HashMap<usize, usize> = HashMap::new();
-    for r in read_by.iter() {
+    for r in read_by {
         for &s in r {
             *readers.entry(s).or_insert(0) += 1;
         }
@@ -322,6 +317,37 @@ fn fold_dot_updates(
             producer.insert(o.slot, j);
         }
     }
+    (readers, producer)
+}
+
+/// Drops the instructions marked in `remove`, with their entries of `read_by`.
+fn drop_removed(instrs: &mut Vec<Instr>, read_by: &mut Vec<Vec<usize>>, remove: &[bool]) {
+    if !remove.iter().any(|&r| r) {
+        return;
+    }
+    let mut k = 0;
+    instrs.retain(|_| {
+        k += 1;
+        !remove[k - 1]
+    });
+    let mut k = 0;
+    read_by.retain(|_| {
+        k += 1;
+        !remove[k - 1]
+    });
+}
+
+/// `subtract(w, multiply(dot(a, b), c))` of f32 matrices, with `c` a single element and the
+/// product and its scaled copy read nowhere else, becomes one [`Op::DotUpdate`]: LibTorch's
+/// `addmm` accumulates the product onto `w` in the GEMM itself (an SGD step on a weight whose
+/// gradient is a product: W7), instead of a product tensor and an element-wise pass.
+fn fold_dot_updates(
+    instrs: &mut Vec<Instr>,
+    read_by: &mut Vec<Vec<usize>>,
+    live_out: &[usize],
+    info: &Info,
+) {
+    let (readers, producer) = readers_and_producers(instrs, read_by);
     let f32_of = |slot: usize, rank: usize| {
         info.get(&slot)
             .is_some_and(|(t, s)| *t == NxType::F32 && s.len() == rank)
@@ -399,18 +425,7 @@ fn fold_dot_updates(
         remove[d] = true;
         remove[m] = true;
     }
-    if remove.iter().any(|&r| r) {
-        let mut k = 0;
-        instrs.retain(|_| {
-            k += 1;
-            !remove[k - 1]
-        });
-        let mut k = 0;
-        read_by.retain(|_| {
-            k += 1;
-            !remove[k - 1]
-        });
-    }
+    drop_removed(instrs, read_by, &remove);
 }
 
 /// `transpose(dot(a, b), [1, 0])` of two matrices, where nothing else reads the product,
@@ -422,18 +437,7 @@ fn fold_transposed_dots(
     live_out: &[usize],
     info: &Info,
 ) {
-    let mut readers: HashMap<usize, usize> = HashMap::new();
-    for r in read_by.iter() {
-        for &s in r {
-            *readers.entry(s).or_insert(0) += 1;
-        }
-    }
-    let mut producer: HashMap<usize, usize> = HashMap::new();
-    for (j, instr) in instrs.iter().enumerate() {
-        for o in &instr.outs {
-            producer.insert(o.slot, j);
-        }
-    }
+    let (readers, producer) = readers_and_producers(instrs, read_by);
     let matrix = |slot: usize| info.get(&slot).is_some_and(|(_, s)| s.len() == 2);
     let mut remove = vec![false; instrs.len()];
     for t in 0..instrs.len() {
@@ -480,18 +484,7 @@ fn fold_transposed_dots(
         dot.outs[0] = t_out;
         remove[t] = true;
     }
-    if remove.iter().any(|&r| r) {
-        let mut k = 0;
-        instrs.retain(|_| {
-            k += 1;
-            !remove[k - 1]
-        });
-        let mut k = 0;
-        read_by.retain(|_| {
-            k += 1;
-            !remove[k - 1]
-        });
-    }
+    drop_removed(instrs, read_by, &remove);
 }
 
 /// Outer reads of an already finished `while` or `cond` (recomputed after fusion, which
