@@ -7,16 +7,7 @@ defmodule Nx.Torch.DotUpdateTest do
 
   import Nx.Testing
 
-  defp values(shape, seed) do
-    n = Tuple.product(shape)
-
-    Nx.iota({n}, type: :f64)
-    |> Nx.multiply(0.6180339887 + seed)
-    |> Nx.remainder(1.0)
-    |> Nx.subtract(0.5)
-    |> Nx.as_type(:f32)
-    |> Nx.reshape(shape)
-  end
+  defp values(shape, seed), do: Nx.SpreadValues.values(shape, seed, -0.5, 0.5)
 
   defp both(fun, args) do
     torch = apply(Nx.Defn.jit(fun, compiler: Nx.Torch), args)

@@ -11,18 +11,7 @@ defmodule Nx.Torch.LazyTest do
   @rows 256
   @cols 512
 
-  # deterministic values in [-4, 4) with a spread of magnitudes, f32
-  defp values(shape, seed) do
-    n = Tuple.product(shape)
-
-    Nx.iota({n}, type: :f64)
-    |> Nx.multiply(0.6180339887 + seed)
-    |> Nx.remainder(1.0)
-    |> Nx.multiply(8.0)
-    |> Nx.subtract(4.0)
-    |> Nx.as_type(:f32)
-    |> Nx.reshape(shape)
-  end
+  import Nx.SpreadValues, only: [values: 2]
 
   # the values of a (possibly deferred) tensor
   defp reference(tensor), do: Nx.Torch.sync(tensor)

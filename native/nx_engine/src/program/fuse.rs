@@ -15,6 +15,7 @@ use super::{Instr, Op, Out};
 use crate::error::{EngineError, Result, TorchContext};
 use crate::ops::convert::cast;
 use crate::ops::elementwise::{BinaryOp, UnaryOp};
+use crate::ops::reduce::Reduction;
 use crate::types::NxType;
 use std::collections::HashMap;
 use tch::{Device, Kind, Tensor};
@@ -166,8 +167,54 @@ pub(crate) fn layout(shape: &[i64], out_shape: &[i64]) -> Option<(usize, usize)>
     Some((numel(&out_shape[first..last]), numel(&out_shape[last..])))
 }
 
-/// How an instruction would take part in a group of `n` elements.
-fn fusible(instr: &Instr, info: &HashMap<usize, (NxType, Vec<i64>)>) -> Option<(FOp, usize)> {
+/// Rows a fused reduction may have: a block holds at least one whole row.
+const ROW_MAX: usize = 16_384;
+
+/// How an instruction takes part in a group: its micro-op, the group's element count `n`, the
+/// length of the last axis of the group's shape, and whether it reduces rows.
+#[derive(Clone, Copy)]
+struct Part {
+    op: FOp,
+    n: usize,
+    last: usize,
+    reduces: bool,
+}
+
+/// A sum, maximum or minimum over the last axis of an f32 value, as a row reduction.
+fn row_reduction(instr: &Instr, info: &HashMap<usize, (NxType, Vec<i64>)>) -> Option<Part> {
+    let Op::Reduce { op, axes, .. } = &instr.op else {
+        return None;
+    };
+    let op = match op {
+        Reduction::Sum => FOp::RowSum,
+        Reduction::Max => FOp::RowMax,
+        Reduction::Min => FOp::RowMin,
+        _ => return None,
+    };
+    let ([arg], [out]) = (instr.args.as_slice(), instr.outs.as_slice()) else {
+        return None;
+    };
+    let (ty, shape) = info.get(arg)?;
+    let last = *shape.last()? as usize;
+    let n = numel(shape);
+    let ok = *ty == NxType::F32
+        && out.ty == NxType::F32
+        && axes.as_slice() == [shape.len() as i64 - 1]
+        && (2..=ROW_MAX).contains(&last)
+        && n > last;
+    ok.then_some(Part {
+        op,
+        n,
+        last,
+        reduces: true,
+    })
+}
+
+/// How an instruction would take part in a group (see [`Part`]).
+fn fusible(instr: &Instr, info: &HashMap<usize, (NxType, Vec<i64>)>) -> Option<Part> {
+    if let Some(part) = row_reduction(instr, info) {
+        return Some(part);
+    }
     let op = fop(&instr.op)?;
     let [out] = instr.outs.as_slice() else {
         return None;
@@ -209,7 +256,22 @@ fn fusible(instr: &Instr, info: &HashMap<usize, (NxType, Vec<i64>)>) -> Option<(
             return None;
         }
     }
-    Some((op, n))
+    let last = out.shape.last().map_or(1, |&d| d.max(0) as usize);
+    Some(Part {
+        op,
+        n,
+        last,
+        reduces: false,
+    })
+}
+
+/// The shape of one value per row of `shape`, the reduced axis kept as 1.
+fn row_shape(shape: &[i64]) -> Vec<i64> {
+    let mut s = shape.to_vec();
+    if let Some(l) = s.last_mut() {
+        *l = 1;
+    }
+    s
 }
 
 /// Groups fusible instructions of one block and replaces each group by a `Fused` instruction.
@@ -230,6 +292,8 @@ pub fn plan(
     let mut group_of: Vec<Option<usize>> = vec![None; instrs.len()];
     // group id -> (members, numel, open); merged groups point to their survivor
     let mut groups: Vec<(Vec<usize>, usize, bool)> = Vec::new();
+    // per group: the length of the last axis of its shape, and whether it reduces rows
+    let mut rows: Vec<(usize, bool)> = Vec::new();
     let mut alias: Vec<usize> = Vec::new();
     let find = |alias: &Vec<usize>, mut g: usize| {
         while alias[g] != g {
@@ -238,7 +302,19 @@ pub fn plan(
         g
     };
     for (j, instr) in instrs.iter().enumerate() {
-        if let Some((_, n)) = fusible(instr, info) {
+        if let Some(part) = fusible(instr, info) {
+            let n = part.n;
+            // an element-wise member reads a row value of its group only in the [.., 1] form
+            // that repeats it along its row
+            let reads_rows_right = instr.args.iter().all(|arg| {
+                let row_member = producer
+                    .get(arg)
+                    .is_some_and(|&p| row_reduction(&instrs[p], info).is_some());
+                !row_member
+                    || (!part.reduces
+                        && info.get(arg).map(|(_, s)| s.as_slice())
+                            == instr.outs.first().map(|o| row_shape(&o.shape)).as_deref())
+            });
             let mut joined: Option<usize> = None;
             for arg in &instr.args {
                 let Some(&p) = producer.get(arg) else {
@@ -247,15 +323,21 @@ pub fn plan(
                 let Some(g) = group_of[p].map(|g| find(&alias, g)) else {
                     continue;
                 };
-                if !groups[g].2 || groups[g].1 != n {
+                let rows_ok =
+                    rows[g].0 == part.last && (!(part.reduces || rows[g].1) || reads_rows_right);
+                if !groups[g].2 || groups[g].1 != n || !rows_ok {
                     continue;
                 }
                 match joined {
                     None => joined = Some(g),
+                    // groups with row reductions never merge: an operation already in one
+                    // may read the other's row values in a form they do not repeat along rows
+                    Some(h) if h != g && (rows[g].1 || rows[h].1) => {}
                     Some(h) if h != g => {
                         let members = std::mem::take(&mut groups[g].0);
                         groups[h].0.extend(members);
                         groups[g].2 = false;
+                        rows[h].1 |= rows[g].1;
                         alias[g] = h;
                     }
                     _ => {}
@@ -263,11 +345,23 @@ pub fn plan(
             }
             let g = joined.unwrap_or_else(|| {
                 groups.push((Vec::new(), n, true));
+                rows.push((part.last, false));
                 alias.push(groups.len() - 1);
                 groups.len() - 1
             });
+            rows[g].1 |= part.reduces;
             groups[g].0.push(j);
             group_of[j] = Some(g);
+            // a group whose value this operation reads without joining it must run first:
+            // nothing may join it later
+            for arg in &instr.args {
+                if let Some(h) = producer.get(arg).and_then(|&p| group_of[p]) {
+                    let h = find(&alias, h);
+                    if h != g {
+                        groups[h].2 = false;
+                    }
+                }
+            }
         } else {
             for slot in &read_by[j] {
                 if let Some(&p) = producer.get(slot) {
@@ -286,7 +380,9 @@ pub fn plan(
         let computes = members
             .iter()
             .any(|&j| !matches!(instrs[j].op, Op::Broadcast { .. }));
-        if !members.is_empty() && computes && alias[g] == g {
+        // a reduction alone is left to LibTorch's kernel
+        let lone_reduction = rows[g].1 && members.len() < 2;
+        if !members.is_empty() && computes && !lone_reduction && alias[g] == g {
             keep.insert(g, members.clone());
         }
     }
@@ -350,7 +446,24 @@ fn build_kernel(
             last_use.insert(*a, k);
         }
     }
-    let n = numel(&members[0].outs[0].shape);
+    // the group's shape: an element-wise member's result, or what a reduction reads
+    let family: Vec<i64> = members
+        .iter()
+        .find(|m| row_reduction(m, info).is_none())
+        .map(|m| m.outs[0].shape.clone())
+        .or_else(|| {
+            let arg = members.first()?.args.first()?;
+            info.get(arg).map(|(_, s)| s.clone())
+        })
+        .unwrap_or_default();
+    let n = numel(&family);
+    let row_len = if members.iter().any(|m| row_reduction(m, info).is_some()) {
+        family.last().map_or(0, |&d| d.max(0) as usize)
+    } else {
+        0
+    };
+    let mut free_rows: Vec<usize> = Vec::new();
+    let mut n_row_regs = 0;
     let mut full_inputs: Vec<usize> = Vec::new();
     let mut scalar_inputs: Vec<usize> = Vec::new();
     let mut loc: HashMap<usize, Loc> = HashMap::new();
@@ -378,18 +491,30 @@ fn build_kernel(
     let mut ops = Vec::with_capacity(members.len());
     for (k, m) in members.iter().enumerate() {
         let out = &m.outs[0];
-        let dst = if external.contains(&out.slot) {
-            outs.push(out.clone());
-            Loc::Out(outs.len() - 1)
-        } else {
-            let r = free_regs.pop().unwrap_or_else(|| {
+        let reduction = row_reduction(m, info);
+        let dst = match (external.contains(&out.slot), reduction.is_some()) {
+            (true, false) => {
+                outs.push(out.clone());
+                Loc::Out(outs.len() - 1)
+            }
+            (true, true) => {
+                outs.push(out.clone());
+                Loc::RowOut(outs.len() - 1)
+            }
+            (false, false) => Loc::Reg(free_regs.pop().unwrap_or_else(|| {
                 n_regs += 1;
                 n_regs - 1
-            });
-            Loc::Reg(r)
+            })),
+            (false, true) => Loc::RowReg(free_rows.pop().unwrap_or_else(|| {
+                n_row_regs += 1;
+                n_row_regs - 1
+            })),
         };
         loc.insert(out.slot, dst);
-        let op = fop(&m.op).unwrap_or(FOp::Copy);
+        let op = match reduction {
+            Some(part) => part.op,
+            None => fop(&m.op).unwrap_or(FOp::Copy),
+        };
         let a = loc.get(&m.args[0]).copied().unwrap_or(Loc::Scalar(0));
         let b = m.args.get(1).and_then(|s| loc.get(s).copied()).unwrap_or(a);
         let c = m.args.get(2).and_then(|s| loc.get(s).copied()).unwrap_or(a);
@@ -399,17 +524,19 @@ fn build_kernel(
         dead.dedup();
         for s in dead {
             if last_use.get(&s) == Some(&k) {
-                if let Some(Loc::Reg(r)) = loc.get(&s) {
-                    if !free_regs.contains(r) {
-                        free_regs.push(*r);
-                    }
+                match loc.get(&s) {
+                    Some(Loc::Reg(r)) if !free_regs.contains(r) => free_regs.push(*r),
+                    Some(Loc::RowReg(r)) if !free_rows.contains(r) => free_rows.push(*r),
+                    _ => {}
                 }
             }
         }
         // a value nobody reads frees its register at once
-        if let Loc::Reg(r) = dst {
-            if !last_use.contains_key(&out.slot) {
-                free_regs.push(r);
+        if !last_use.contains_key(&out.slot) {
+            match dst {
+                Loc::Reg(r) => free_regs.push(r),
+                Loc::RowReg(r) => free_rows.push(r),
+                _ => {}
             }
         }
     }
@@ -422,7 +549,7 @@ fn build_kernel(
     let full_types = full_inputs.iter().map(|s| full_info(s).0).collect();
     let layouts: Vec<(usize, usize)> = full_inputs
         .iter()
-        .map(|s| layout(&full_info(s).1, &members[0].outs[0].shape).unwrap_or((n, 1)))
+        .map(|s| layout(&full_info(s).1, &family).unwrap_or((n, 1)))
         .collect();
     let periods = layouts.iter().map(|l| l.0).collect();
     let repeats = layouts.iter().map(|l| l.1).collect();
@@ -438,8 +565,8 @@ fn build_kernel(
             scalar_types,
             ops,
             n_regs,
-            row_len: 0,
-            n_row_regs: 0,
+            row_len,
+            n_row_regs,
         })),
         args,
         outs,
