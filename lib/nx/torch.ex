@@ -21,8 +21,9 @@ defmodule Nx.Torch do
   program. Every later call runs the whole program — `while`, `cond`,
   containers — in one NIF call. Intermediate values are freed right after
   their last use, and on the CPU chains of element-wise f32 operations
-  (`+ - * /`, `max`, `min`, `negate`, `abs`, `exp`, `tanh`, `sigmoid`,
-  `sqrt`, `rsqrt`, comparisons, `select`; operands that are single
+  (`+ - * /`, `max`, `min`, `negate`, `abs`, `exp`, `log`, `tanh`,
+  `sigmoid`, `sqrt`, `rsqrt`, comparisons, `select`, and `sum`,
+  `reduce_max` and `reduce_min` over the last axis; operands that are single
   elements, rows or columns broadcast over the result, or u8/s8/u16/s16
   tensors) run fused: block by block in the cache, with vectorized kernels
   (AVX2/FMA, or AVX-512, when the CPU has them), writing only the values used outside
@@ -72,8 +73,8 @@ defmodule Nx.Torch do
 
   Eager element-wise f32 operations on the CPU whose results have at least
   65,536 elements (and at most 4,194,304) do not run at once: `+ - * /`,
-  `max`, `min`, `negate`, `abs`, `exp`, `tanh`, `sigmoid`, `sqrt` and
-  `rsqrt`, and `sum`, `reduce_max` and `reduce_min` over the last axis of an
+  `max`, `min`, `negate`, `abs`, `exp`, `log`, `tanh`, `sigmoid`, `sqrt`
+  and `rsqrt`, and `sum`, `reduce_max` and `reduce_min` over the last axis of an
   f32 tensor (rows of 16 to 16,384 elements), return a tensor whose values
   are an expression over the tensors they read. Later operations extend the
   expression, and the first operation that needs the values (any other
@@ -83,8 +84,8 @@ defmodule Nx.Torch do
   over its rows instead of five passes over memory.
 
   Tensors are immutable, so this changes no result except where the fused
-  kernels' own results differ from LibTorch's (`exp`, `tanh` and `sigmoid`
-  within their documented error; sums in another order). An expression
+  kernels' own results differ from LibTorch's (`exp`, `log`, `tanh` and
+  `sigmoid` within their documented error; sums in another order). An expression
   reads at most 6 tensors and holds at most 24 operations; beyond that its
   operands are computed first. Set `NX_TORCH_LAZY=0` to turn it off. When
   timing eager code, call `sync/1` on the results, as one waits for a GPU.

@@ -436,7 +436,7 @@ defmodule Nx.Torch.Backend do
   end
 
   @deferrable_binary [:add, :subtract, :multiply, :divide, :max, :min]
-  @deferrable_unary [:negate, :abs, :exp, :tanh, :sigmoid, :sqrt, :rsqrt]
+  @deferrable_unary [:negate, :abs, :exp, :log, :tanh, :sigmoid, :sqrt, :rsqrt]
 
   defp binary_op(op, %T{type: type, shape: shape} = out, left, right) do
     args = [op, ref(left), ref(right), type_code(type)]

@@ -289,6 +289,7 @@ pub fn unary(
         UnaryOp::Negate => FOp::Neg,
         UnaryOp::Abs => FOp::Abs,
         UnaryOp::Exp => FOp::Exp,
+        UnaryOp::Log => FOp::Log,
         UnaryOp::Tanh => FOp::Tanh,
         UnaryOp::Sigmoid => FOp::Sigmoid,
         UnaryOp::Sqrt => FOp::Sqrt,

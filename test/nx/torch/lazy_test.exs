@@ -40,7 +40,7 @@ defmodule Nx.Torch.LazyTest do
     # not a last-axis reduction, or not an operation the kernels have
     refute Nx.Torch.deferred?(Nx.sum(x, axes: [0]))
     refute Nx.Torch.deferred?(Nx.sum(x))
-    refute Nx.Torch.deferred?(Nx.log(Nx.abs(x)))
+    refute Nx.Torch.deferred?(Nx.cos(x))
     refute Nx.Torch.deferred?(Nx.Torch.sync(Nx.add(x, 1.0)))
     refute Nx.Torch.deferred?(3.0)
   end
@@ -95,7 +95,7 @@ defmodule Nx.Torch.LazyTest do
   test "transcendental functions stay within their error" do
     x = values({@rows, @cols}, 5)
 
-    fs = [&Nx.exp/1, &Nx.tanh/1, &Nx.sigmoid/1, &Nx.sqrt(Nx.abs(&1))]
+    fs = [&Nx.exp/1, &Nx.tanh/1, &Nx.sigmoid/1, &Nx.sqrt(Nx.abs(&1)), &Nx.log(Nx.abs(&1))]
 
     for f <- fs ++ [&Nx.rsqrt(Nx.add(Nx.abs(&1), 0.25))] do
       got = f.(x)

@@ -107,6 +107,7 @@ fn fop(op: &Op) -> Option<FOp> {
         Op::Unary(UnaryOp::Negate) => FOp::Neg,
         Op::Unary(UnaryOp::Abs) => FOp::Abs,
         Op::Unary(UnaryOp::Exp) => FOp::Exp,
+        Op::Unary(UnaryOp::Log) => FOp::Log,
         Op::Unary(UnaryOp::Tanh) => FOp::Tanh,
         Op::Unary(UnaryOp::Sigmoid) => FOp::Sigmoid,
         Op::Unary(UnaryOp::Sqrt) => FOp::Sqrt,

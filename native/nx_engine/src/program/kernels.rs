@@ -34,6 +34,7 @@ pub enum FOp {
     Neg,
     Abs,
     Exp,
+    Log,
     Tanh,
     Sigmoid,
     Sqrt,
@@ -81,6 +82,7 @@ impl FOp {
     pub fn ns_per_element(self) -> f64 {
         match self {
             FOp::Exp => 0.5,
+            FOp::Log => 0.5,
             FOp::Tanh => 0.35,
             FOp::Sigmoid => 0.6,
             FOp::Div | FOp::Sqrt => 0.12,
@@ -142,6 +144,43 @@ pub fn exp<const F: bool>(x: f32) -> f32 {
     let s2 = f32::from_bits(((n2 + 127) << 23) as u32);
     let y = p * s1 * s2;
     if x.is_nan() {
+        x
+    } else {
+        y
+    }
+}
+
+const SQRT_HALF_BITS: i32 = 0x3F35_04F3;
+/// 2^23: multiplying a subnormal by it gives a normal number.
+const TWO_23: f32 = 8_388_608.0;
+
+/// Natural logarithm: x = 2^e m with m in [sqrt(1/2), sqrt(2)), taken apart on the bits;
+/// log(m) = 2 atanh(s) with s = (m - 1)/(m + 1), |s| <= 0.172, by its odd series up to s^9
+/// (truncation below 1e-8 relative); e ln 2 added in two parts. Subnormals are scaled by
+/// 2^23 first; 0 gives -inf, negative numbers and NaN give NaN, +inf gives +inf.
+#[inline(always)]
+pub fn log<const F: bool>(x: f32) -> f32 {
+    let sub = x < f32::MIN_POSITIVE;
+    let xs = if sub { x * TWO_23 } else { x };
+    let bits = xs.to_bits() as i32;
+    let e = bits.wrapping_sub(SQRT_HALF_BITS) >> 23;
+    let m = f32::from_bits(bits.wrapping_sub(e << 23) as u32);
+    let e = e as f32 - if sub { 23.0 } else { 0.0 };
+    let f = m - 1.0;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let mut q = 1.0 / 9.0;
+    q = fma::<F>(q, z, 1.0 / 7.0);
+    q = fma::<F>(q, z, 1.0 / 5.0);
+    q = fma::<F>(q, z, 1.0 / 3.0);
+    let s2 = s + s;
+    let r = fma::<F>(s2 * z, q, s2);
+    let y = fma::<F>(e, LN2_HI, fma::<F>(e, LN2_LO, r));
+    if x.is_nan() || x < 0.0 {
+        f32::NAN
+    } else if x == 0.0 {
+        f32::NEG_INFINITY
+    } else if x == f32::INFINITY {
         x
     } else {
         y
@@ -285,6 +324,7 @@ pub fn apply<const F: bool>(op: FOp, d: &mut [f32], a: Src, b: Src, c: Src) {
         FOp::Neg => unary_loop(d, a, |x| -x),
         FOp::Abs => unary_loop(d, a, f32::abs),
         FOp::Exp => unary_loop(d, a, exp::<F>),
+        FOp::Log => unary_loop(d, a, log::<F>),
         FOp::Tanh => unary_loop(d, a, tanh::<F>),
         FOp::Sigmoid => unary_loop(d, a, sigmoid::<F>),
         FOp::Sqrt => unary_loop(d, a, f32::sqrt),
@@ -428,6 +468,7 @@ mod tests {
             FOp::Neg,
             FOp::Abs,
             FOp::Exp,
+            FOp::Log,
             FOp::Tanh,
             FOp::Sigmoid,
             FOp::Sqrt,
@@ -448,6 +489,23 @@ mod tests {
                 assert_eq!(d2[i].to_bits(), d5[i].to_bits(), "{op:?} at {}", a[i]);
             }
         }
+    }
+
+    #[test]
+    fn log_is_accurate() {
+        let mut xs = sweep(1e-6, 10.0, 200_000);
+        xs.extend(sweep(0.5, 2.0, 200_000));
+        xs.extend(sweep(1e3, 3e38, 50_000));
+        xs.extend([1e-30, 1e-38, 1e-40, 1e-45, f32::MIN_POSITIVE, f32::MAX]);
+        check("log fma", log::<true>, f64::ln, &xs, 2.5e-7);
+        check("log", log::<false>, f64::ln, &xs, 2.5e-7);
+        assert_eq!(log::<true>(1.0), 0.0);
+        assert_eq!(log::<true>(0.0), f32::NEG_INFINITY);
+        assert_eq!(log::<true>(-0.0), f32::NEG_INFINITY);
+        assert_eq!(log::<true>(f32::INFINITY), f32::INFINITY);
+        assert!(log::<true>(-1.0).is_nan());
+        assert!(log::<true>(f32::NAN).is_nan());
+        assert!(log::<true>(f32::NEG_INFINITY).is_nan());
     }
 
     #[test]
