@@ -13,10 +13,19 @@ defmodule Nx.Defn.Grad.Reduce do
 
   def grad(:sum, [x, opts], _ans, g), do: [{x, spread(g, x, opts)}]
 
-  # Ties share the gradient equally.
+  # Ties share the gradient equally. Winners are counted as 1.0/0.0 in the
+  # gradient's float type (the same values as counting the u8 mask, which
+  # sums to u32), so that compilers can fuse the count with its neighbours.
   def grad(op, [x, opts], ans, g) when op in [:reduce_max, :reduce_min] do
     axes = reduced_axes(x, opts)
-    winners = Nx.equal(x, kept(ans, x, axes))
+    mask = Nx.equal(x, kept(ans, x, axes))
+
+    winners =
+      case Nx.type(g) do
+        {:f, _} = t -> Nx.select(mask, Nx.tensor(1, type: t), Nx.tensor(0, type: t))
+        _other -> mask
+      end
+
     count = Nx.sum(winners, axes: axes, keep_axes: true)
     [{x, g |> kept(x, axes) |> Nx.multiply(winners) |> Nx.divide(count)}]
   end
