@@ -23,6 +23,16 @@ use std::time::{Duration, Instant};
 /// How long a helper keeps polling for its next job before it parks.
 const SPIN: Duration = Duration::from_micros(50);
 
+/// Bumped by [`rest`]: helpers that see it change stop polling and park at once.
+static REST: AtomicUsize = AtomicUsize::new(0);
+
+/// Sends polling helpers to sleep now: called before work that LibTorch parallelizes with
+/// its own OpenMP threads (large matrix products), which would otherwise share the cores
+/// with helpers spinning for a job that does not come.
+pub fn rest() {
+    REST.fetch_add(1, Ordering::Relaxed);
+}
+
 // Slot states.
 const IDLE: usize = 0;
 /// A job is offered (`Slot::job` is valid until the caller withdraws it).
@@ -103,10 +113,12 @@ fn helper(slot: &'static Slot) {
     crate::runtime::background_thread();
     loop {
         let started = Instant::now();
+        let rest = REST.load(Ordering::Relaxed);
         let mut spins = 0u32;
         while slot.state.load(Ordering::Acquire) != OFFERED {
             spins = spins.wrapping_add(1);
-            if spins.is_multiple_of(64) && started.elapsed() > SPIN {
+            let resting = REST.load(Ordering::Relaxed) != rest;
+            if resting || (spins.is_multiple_of(64) && started.elapsed() > SPIN) {
                 std::thread::park_timeout(Duration::from_millis(100));
             } else {
                 std::hint::spin_loop();

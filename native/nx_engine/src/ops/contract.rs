@@ -117,7 +117,13 @@ pub fn dot(
         let mb = reshape(xb, &[k, n])?;
         match super::small_matmul::small_product(&ma, &mb)? {
             Some(r) => r,
-            None => ma.f_mm(&mb).ctx(op)?,
+            None => {
+                // large products run on LibTorch's OpenMP threads: helpers make way
+                if m.saturating_mul(k).saturating_mul(n) > super::small_matmul::SMALL_MAX_MACS {
+                    crate::split::rest();
+                }
+                ma.f_mm(&mb).ctx(op)?
+            }
         }
     } else {
         let ma = xa.f_reshape([nb, m, k]).ctx(op)?;
@@ -166,6 +172,7 @@ pub fn dot_update(
     check("dot_update", s1[1] == s2[0] && sw == [s1[0], s2[1]], || {
         format!("shapes {sw:?}, {sa:?} and {sb:?} do not match")
     })?;
+    crate::split::rest();
     crate::runtime::addmm(w, &m1, &m2, -scale)
 }
 
