@@ -26,7 +26,8 @@ defmodule Nx.Torch do
   `reduce_max` and `reduce_min` over the last axis; operands that are single
   elements, rows or columns broadcast over the result, or u8/s8/u16/s16
   tensors) run fused: block by block in the cache, with vectorized kernels
-  (AVX2/FMA, or AVX-512, when the CPU has them), writing only the values used outside
+  (AVX2/FMA, or AVX-512 when the CPU has it and `NX_TORCH_AVX512` is not
+  `0`), writing only the values used outside
   the chain. Small f32 matrix products run the engine's own loops; larger
   ones, reductions and everything else run LibTorch's kernels with the same
   semantics as `Nx.Torch.Backend`. `NX_TORCH_PROFILE=1` prints the time of
