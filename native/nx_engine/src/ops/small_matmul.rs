@@ -193,8 +193,7 @@ fn rows_of(
     by_dot: bool,
     macs: i64,
 ) -> Result<Tensor> {
-    let op = "dot";
-    let c = Tensor::f_empty([m, n], (Kind::Float, Device::Cpu)).ctx(op)?;
+    let c = crate::runtime::empty_cpu(Kind::Float, &[m, n])?;
     let (mu, ku, nu) = (m as usize, k as usize, n as usize);
     let (ap, bp, cp) = (
         a.data_ptr() as usize,
@@ -248,7 +247,7 @@ pub fn row_times_matrix(x: &Tensor, w: &Tensor) -> Result<Option<Tensor>> {
         return Ok(None);
     }
     let x = x.f_contiguous().ctx(op)?;
-    let y = Tensor::f_empty([1, n], (Kind::Float, Device::Cpu)).ctx(op)?;
+    let y = crate::runtime::empty_cpu(Kind::Float, &[1, n])?;
     let (ku, nu) = (k as usize, n as usize);
     let xp = x.data_ptr() as usize;
     let wp = w.data_ptr() as usize;

@@ -941,7 +941,6 @@ pub(crate) fn execute(
     scalars: &[f32],
     outs: &[Out],
 ) -> Result<Vec<Tensor>> {
-    let op = "fused";
     let n = kernel.numel;
     let rows = match kernel.row_len {
         0 => None,
@@ -971,7 +970,7 @@ pub(crate) fn execute(
         } else {
             Kind::Float
         };
-        results.push(Tensor::f_empty(out.shape.as_slice(), (kind, Device::Cpu)).ctx(op)?);
+        results.push(crate::runtime::empty_cpu(kind, &out.shape)?);
     }
     let in_ptrs: Vec<*const u8> = ins.iter().map(|t| t.data_ptr() as *const u8).collect();
     let out_ptrs: Vec<(*mut u8, NxType)> = results
