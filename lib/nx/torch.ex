@@ -87,8 +87,9 @@ defmodule Nx.Torch do
   Tensors are immutable, so this changes no result except where the fused
   kernels' own results differ from LibTorch's (`exp`, `log`, `tanh` and
   `sigmoid` within their documented error; sums in another order). An expression
-  reads at most 6 tensors and holds at most 24 operations; beyond that its
-  operands are computed first. Set `NX_TORCH_LAZY=0` to turn it off. When
+  reads at most 6 tensors, holds at most 24 operations and is estimated to
+  take at most 3 ms on one core; beyond that its operands are computed
+  first, on a dirty scheduler. Set `NX_TORCH_LAZY=0` to turn it off. When
   timing eager code, call `sync/1` on the results, as one waits for a GPU.
 
   ## Memory

@@ -11,8 +11,9 @@
 //! Tensors are immutable, so deferring is invisible except in time: the values are those of
 //! the fused kernels (exact for arithmetic; `exp`, `tanh` and `sigmoid` within their stated
 //! error). Bounds keep it so: an expression holds at most [`MAX_NODES`] operations and
-//! [`MAX_LEAVES`] tensors (beyond that, operands are computed first), and at most
-//! [`LAZY_MAX`] elements, so computing one never takes long on whichever scheduler asks.
+//! [`MAX_LEAVES`] tensors, and its estimated time on one core is at most [`MAX_COMPUTE_NS`]
+//! (beyond those, operands are computed first, on a dirty scheduler), so computing one never
+//! holds whichever scheduler reads it first for long.
 //! `NX_TORCH_LAZY=0` turns deferral off.
 use crate::error::{EngineError, Result};
 use crate::ops::elementwise::{broadcast_shapes, BinaryOp, UnaryOp};
@@ -36,6 +37,11 @@ pub const LAZY_MAX: usize = 1 << 22;
 pub const MAX_NODES: usize = 24;
 /// Distinct tensors one expression reads.
 pub const MAX_LEAVES: usize = 6;
+/// Estimated single-core time of computing one expression, at most (ns): 3 ms by the kernels'
+/// own estimate, which is above what they take with AVX-512 (an eager softmax over 1M
+/// elements is estimated at 1 ms and took 0.6 ms on one core; W2's chain over 1M elements
+/// is estimated at 2 ms), and split across cores when computed.
+pub const MAX_COMPUTE_NS: f64 = 3.0e6;
 /// Rows that a reduction may defer: at least this long...
 const ROW_MIN: usize = 16;
 /// ...and at most this long (a block holds at least one whole row).
@@ -104,23 +110,52 @@ fn row_shape(family: &[i64]) -> Vec<i64> {
     s
 }
 
-/// Distinct operations and leaves of the expressions under `roots`.
-fn count(roots: &[&Arc<Node>]) -> (usize, usize) {
+/// What computing an expression costs: its distinct operations and leaves, and the estimated
+/// time per element on one core (the fused kernels' own estimate, [`Kernel::ns_per_element`]).
+struct Cost {
+    ops: usize,
+    leaves: usize,
+    ns_per_element: f64,
+}
+
+impl Cost {
+    /// Whether an expression of this cost over `n` elements stays deferred: within the
+    /// operation and tensor budgets, and computed in at most [`MAX_COMPUTE_NS`] on one core,
+    /// so that whichever scheduler reads it first is never held long.
+    fn fits(&self, n: usize) -> bool {
+        self.ops < MAX_NODES
+            && self.leaves <= MAX_LEAVES
+            && self.ns_per_element * n as f64 <= MAX_COMPUTE_NS
+    }
+}
+
+/// The cost of the expressions under `roots` with one more operation `extra` on top.
+fn cost(roots: &[&Arc<Node>], extra: FOp) -> Cost {
     let mut seen = std::collections::HashSet::new();
     let mut stack: Vec<&Arc<Node>> = roots.to_vec();
-    let (mut ops, mut leaves) = (0, 0);
+    let mut c = Cost {
+        ops: 0,
+        leaves: 0,
+        ns_per_element: extra.ns_per_element() + 0.1,
+    };
     while let Some(n) = stack.pop() {
         if !seen.insert(Arc::as_ptr(n)) {
             continue;
         }
         match &**n {
-            Node::Leaf { .. } => leaves += 1,
+            Node::Leaf { .. } => {
+                c.leaves += 1;
+                c.ns_per_element += 0.1;
+            }
             Node::Scalar(_) => {}
-            _ => ops += 1,
+            Node::Map { op, .. } | Node::Reduce { op, .. } => {
+                c.ops += 1;
+                c.ns_per_element += op.ns_per_element();
+            }
         }
         stack.extend(n.args());
     }
-    (ops, leaves)
+    c
 }
 
 /// How an operand takes part in an operation whose result has shape `out`.
@@ -232,8 +267,7 @@ fn defer(
                 Arg::Scalar(v) => Arc::new(Node::Scalar(v)),
             })
             .collect();
-        let (ops, leaves) = count(&nodes.iter().collect::<Vec<_>>());
-        if ops < MAX_NODES && leaves <= MAX_LEAVES {
+        if cost(&nodes.iter().collect::<Vec<_>>(), op).fits(n) {
             let node = Node::Map {
                 op,
                 args: nodes,
@@ -339,7 +373,7 @@ pub fn reduce(
             shape: shape.to_vec(),
         }),
     };
-    if count(&[&node]).0 >= MAX_NODES {
+    if !cost(&[&node], fop).fits(numel(shape)) {
         return Ok(None);
     }
     let result = if keep_axes {

@@ -179,6 +179,18 @@ defmodule Nx.Torch.LazyTest do
     assert_equal(reference(many), want)
   end
 
+  test "expressions estimated to take long compute their operands first" do
+    # 4,194,304 elements: one exp fits the time budget of an expression, two do not
+    x = values({2048, 2048}, 14)
+    inner = Nx.exp(Nx.multiply(x, 0.25))
+    assert Nx.Torch.deferred?(inner)
+    outer = Nx.exp(Nx.negate(inner))
+    refute Nx.Torch.deferred?(inner)
+    assert Nx.Torch.deferred?(outer)
+    want = libtorch(&Nx.exp(Nx.negate(Nx.exp(Nx.multiply(&1, 0.25)))), [x])
+    assert_all_close(reference(outer), want, rtol: 2.0e-6, atol: 1.0e-7)
+  end
+
   test "deferred values are computed by whatever reads them" do
     x = values({@rows, @cols}, 9)
     ref = libtorch(&Nx.exp(Nx.negate(&1)), [x])
