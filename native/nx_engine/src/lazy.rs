@@ -18,7 +18,10 @@
 use crate::error::{EngineError, Result};
 use crate::ops::elementwise::{broadcast_shapes, BinaryOp, UnaryOp};
 use crate::ops::reduce::Reduction;
-use crate::program::fuse::{self, exact_in_f32, layout, Kernel, Loc, MicroOp};
+use crate::program::fuse::{
+    self, binary_fop, exact_in_f32, layout, numel, row_fop, row_shape, unary_fop, Kernel, Loc,
+    MicroOp, Registers,
+};
 use crate::program::kernels::FOp;
 use crate::program::Out;
 use crate::tensor::{NxTensor, Operand};
@@ -75,6 +78,14 @@ pub enum Node {
 }
 
 impl Node {
+    fn leaf(tensor: Tensor, ty: NxType, shape: &[i64]) -> Arc<Node> {
+        Arc::new(Node::Leaf {
+            tensor: Mutex::new(tensor),
+            ty,
+            shape: shape.to_vec(),
+        })
+    }
+
     fn is_row(&self) -> bool {
         matches!(self, Node::Reduce { .. } | Node::Map { row: true, .. })
     }
@@ -95,19 +106,6 @@ impl Node {
 pub struct Lazy {
     pub node: Arc<Node>,
     pub family: Vec<i64>,
-}
-
-fn numel(shape: &[i64]) -> usize {
-    shape.iter().map(|&d| d.max(0) as usize).product()
-}
-
-/// The shape of one value per row of `family`, with the reduced axis kept as 1.
-fn row_shape(family: &[i64]) -> Vec<i64> {
-    let mut s = family.to_vec();
-    if let Some(last) = s.last_mut() {
-        *last = 1;
-    }
-    s
 }
 
 /// What computing an expression costs: its distinct operations and leaves, and the estimated
@@ -201,12 +199,7 @@ fn arg(t: &NxTensor, out: &[i64], force: bool, may_compute: bool) -> Result<Opti
             if t.numel() == 1 && !ty.is_complex() {
                 Some(Arg::Scalar(fuse::scalar_value(&tensor, ty)?))
             } else if exact_in_f32(ty) && layout(t.shape(), out).is_some() {
-                let leaf = Node::Leaf {
-                    tensor: Mutex::new(tensor),
-                    ty,
-                    shape: t.shape().to_vec(),
-                };
-                Some(Arg::Elem(Arc::new(leaf), None))
+                Some(Arg::Elem(Node::leaf(tensor, ty, t.shape()), None))
             } else {
                 None
             }
@@ -292,16 +285,11 @@ pub fn binary(
     out: NxType,
     may_compute: bool,
 ) -> Result<Option<NxTensor>> {
-    let fop = match op {
-        BinaryOp::Add => FOp::Add,
-        BinaryOp::Subtract => FOp::Sub,
-        BinaryOp::Multiply => FOp::Mul,
-        BinaryOp::Divide => FOp::Div,
-        BinaryOp::Max => FOp::Max,
-        BinaryOp::Min => FOp::Min,
-        _ => return Ok(None),
+    // cheap checks first: this runs before every eager binary operation (comparisons, whose
+    // results are u8, are never deferred)
+    let Some(fop) = binary_fop(op) else {
+        return Ok(None);
     };
-    // cheap checks first: this runs before every eager binary operation
     if out != NxType::F32 || numel(a.shape()).max(numel(b.shape())) < ROW_MIN || !enabled() {
         return Ok(None);
     }
@@ -319,16 +307,8 @@ pub fn unary(
     out: NxType,
     may_compute: bool,
 ) -> Result<Option<NxTensor>> {
-    let fop = match op {
-        UnaryOp::Negate => FOp::Neg,
-        UnaryOp::Abs => FOp::Abs,
-        UnaryOp::Exp => FOp::Exp,
-        UnaryOp::Log => FOp::Log,
-        UnaryOp::Tanh => FOp::Tanh,
-        UnaryOp::Sigmoid => FOp::Sigmoid,
-        UnaryOp::Sqrt => FOp::Sqrt,
-        UnaryOp::Rsqrt => FOp::Rsqrt,
-        _ => return Ok(None),
+    let Some(fop) = unary_fop(op) else {
+        return Ok(None);
     };
     if out != NxType::F32 || numel(t.shape()) < ROW_MIN || !enabled() {
         return Ok(None);
@@ -345,11 +325,8 @@ pub fn reduce(
     keep_axes: bool,
     out: NxType,
 ) -> Result<Option<NxTensor>> {
-    let fop = match op {
-        Reduction::Sum => FOp::RowSum,
-        Reduction::Max => FOp::RowMax,
-        Reduction::Min => FOp::RowMin,
-        _ => return Ok(None),
+    let Some(fop) = row_fop(op) else {
+        return Ok(None);
     };
     let shape = t.shape();
     let last = shape.len() as i64 - 1;
@@ -367,11 +344,7 @@ pub fn reduce(
     let node = match t.operand()? {
         Operand::Pending(l) if !l.node.is_row() => l.node,
         Operand::Pending(_) => return Ok(None),
-        Operand::Ready(tensor) => Arc::new(Node::Leaf {
-            tensor: Mutex::new(tensor),
-            ty: NxType::F32,
-            shape: shape.to_vec(),
-        }),
+        Operand::Ready(tensor) => Node::leaf(tensor, NxType::F32, shape),
     };
     if !cost(&[&node], fop).fits(numel(shape)) {
         return Ok(None);
@@ -423,8 +396,7 @@ pub fn compute(lazy: &Lazy, shape: &[i64]) -> Result<Tensor> {
     let (mut full_types, mut periods, mut repeats) = (Vec::new(), Vec::new(), Vec::new());
     let mut scalars: Vec<f32> = Vec::new();
     let mut loc: HashMap<*const Node, Loc> = HashMap::new();
-    let (mut free, mut free_rows): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
-    let (mut n_regs, mut n_row_regs) = (0, 0);
+    let mut regs = Registers::default();
     let mut ops = Vec::new();
     let mut has_rows = false;
     for (k, n) in order.iter().enumerate() {
@@ -464,16 +436,8 @@ pub fn compute(lazy: &Lazy, shape: &[i64]) -> Result<Tensor> {
             } else {
                 Loc::Out(0)
             }
-        } else if row {
-            Loc::RowReg(free_rows.pop().unwrap_or_else(|| {
-                n_row_regs += 1;
-                n_row_regs - 1
-            }))
         } else {
-            Loc::Reg(free.pop().unwrap_or_else(|| {
-                n_regs += 1;
-                n_regs - 1
-            }))
+            regs.take(row)
         };
         let (a, b, c) = (
             src[0],
@@ -485,10 +449,8 @@ pub fn compute(lazy: &Lazy, shape: &[i64]) -> Result<Tensor> {
         // registers whose value is read for the last time here
         for a in args {
             if last_use.get(&Arc::as_ptr(a)) == Some(&k) {
-                match loc.get(&Arc::as_ptr(a)) {
-                    Some(Loc::Reg(r)) if !free.contains(r) => free.push(*r),
-                    Some(Loc::RowReg(r)) if !free_rows.contains(r) => free_rows.push(*r),
-                    _ => {}
+                if let Some(&l) = loc.get(&Arc::as_ptr(a)) {
+                    regs.release(l);
                 }
             }
         }
@@ -506,9 +468,9 @@ pub fn compute(lazy: &Lazy, shape: &[i64]) -> Result<Tensor> {
         repeats,
         scalar_types: vec![NxType::F32; scalars.len()],
         ops,
-        n_regs,
+        n_regs: regs.n_regs,
         row_len,
-        n_row_regs,
+        n_row_regs: regs.n_row_regs,
     };
     let out = Out {
         slot: 0,

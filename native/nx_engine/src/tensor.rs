@@ -60,28 +60,24 @@ impl NxTensor {
     pub fn from_parts(tensor: Tensor, ty: NxType, shape: Vec<i64>, device: Device) -> NxTensor {
         debug_assert_eq!(tensor.size(), shape);
         debug_assert_eq!(tensor.device(), device);
-        let numel: i64 = shape.iter().product();
-        let bytes = numel.saturating_mul(ty.storage_bytes() as i64);
-        memory::track(device::slot(device), bytes);
-        NxTensor {
-            cell: Mutex::new(State::Ready(tensor)),
-            ty,
-            shape,
-            device,
-            bytes,
-        }
+        NxTensor::with_state(State::Ready(tensor), ty, shape, device)
     }
 
     /// A handle whose f32 CPU values of `shape` are deferred until first needed.
     pub fn pending(lazy: Lazy, shape: Vec<i64>) -> NxTensor {
+        NxTensor::with_state(State::Pending(lazy), NxType::F32, shape, Device::Cpu)
+    }
+
+    /// A handle counted in the device's memory statistics for its elements.
+    fn with_state(state: State, ty: NxType, shape: Vec<i64>, device: Device) -> NxTensor {
         let numel: i64 = shape.iter().product();
-        let bytes = numel.saturating_mul(4);
-        memory::track(device::slot(Device::Cpu), bytes);
+        let bytes = numel.saturating_mul(ty.storage_bytes() as i64);
+        memory::track(device::slot(device), bytes);
         NxTensor {
-            cell: Mutex::new(State::Pending(lazy)),
-            ty: NxType::F32,
+            cell: Mutex::new(state),
+            ty,
             shape,
-            device: Device::Cpu,
+            device,
             bytes,
         }
     }

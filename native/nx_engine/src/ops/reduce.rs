@@ -150,9 +150,9 @@ fn column_sums(
     if rows == 0 || cols == 0 || rows * cols > COLUMN_SUMS_MAX {
         return Ok(None);
     }
-    let x = super::contiguous(t.shallow_clone())?;
-    // SAFETY: a contiguous CPU f32 tensor of rows * cols elements, alive while `x` is.
-    let xs = unsafe { std::slice::from_raw_parts(x.data_ptr() as *const f32, rows * cols) };
+    // SAFETY: a contiguous CPU f32 tensor (checked above) of rows * cols elements, alive while
+    // `t` is.
+    let xs = unsafe { std::slice::from_raw_parts(t.data_ptr() as *const f32, rows * cols) };
     let mut totals = vec![0f32; cols];
     let mut chunk = vec![0f32; cols];
     for block in xs.chunks(COLUMN_CHUNK * cols) {

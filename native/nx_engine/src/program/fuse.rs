@@ -49,6 +49,45 @@ impl Loc {
     }
 }
 
+/// Register allocation while a kernel is built: element and row registers, reused once the
+/// value they hold is read for the last time.
+#[derive(Default)]
+pub(crate) struct Registers {
+    free: Vec<usize>,
+    free_rows: Vec<usize>,
+    pub n_regs: usize,
+    pub n_row_regs: usize,
+}
+
+impl Registers {
+    /// A register for a new value: a row register when it holds one value per row.
+    pub fn take(&mut self, row: bool) -> Loc {
+        let (free, count) = if row {
+            (&mut self.free_rows, &mut self.n_row_regs)
+        } else {
+            (&mut self.free, &mut self.n_regs)
+        };
+        let r = free.pop().unwrap_or_else(|| {
+            *count += 1;
+            *count - 1
+        });
+        if row {
+            Loc::RowReg(r)
+        } else {
+            Loc::Reg(r)
+        }
+    }
+
+    /// Makes `loc`'s register available again (nothing for other locations).
+    pub fn release(&mut self, loc: Loc) {
+        match loc {
+            Loc::Reg(r) if !self.free.contains(&r) => self.free.push(r),
+            Loc::RowReg(r) if !self.free_rows.contains(&r) => self.free_rows.push(r),
+            _ => {}
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct MicroOp {
     pub op: FOp,
@@ -97,34 +136,60 @@ impl Kernel {
 }
 
 fn fop(op: &Op) -> Option<FOp> {
+    match op {
+        Op::Binary(op) => binary_fop(*op),
+        Op::Unary(op) => unary_fop(*op),
+        Op::Broadcast { .. } => Some(FOp::Copy),
+        Op::Select => Some(FOp::Select),
+        _ => None,
+    }
+}
+
+/// The micro-op of a binary operation the kernels have (comparisons give masks).
+pub(crate) fn binary_fop(op: BinaryOp) -> Option<FOp> {
     Some(match op {
-        Op::Binary(BinaryOp::Add) => FOp::Add,
-        Op::Binary(BinaryOp::Subtract) => FOp::Sub,
-        Op::Binary(BinaryOp::Multiply) => FOp::Mul,
-        Op::Binary(BinaryOp::Divide) => FOp::Div,
-        Op::Binary(BinaryOp::Max) => FOp::Max,
-        Op::Binary(BinaryOp::Min) => FOp::Min,
-        Op::Unary(UnaryOp::Negate) => FOp::Neg,
-        Op::Unary(UnaryOp::Abs) => FOp::Abs,
-        Op::Unary(UnaryOp::Exp) => FOp::Exp,
-        Op::Unary(UnaryOp::Log) => FOp::Log,
-        Op::Unary(UnaryOp::Tanh) => FOp::Tanh,
-        Op::Unary(UnaryOp::Sigmoid) => FOp::Sigmoid,
-        Op::Unary(UnaryOp::Sqrt) => FOp::Sqrt,
-        Op::Unary(UnaryOp::Rsqrt) => FOp::Rsqrt,
-        Op::Broadcast { .. } => FOp::Copy,
-        Op::Binary(BinaryOp::Equal) => FOp::Eq,
-        Op::Binary(BinaryOp::NotEqual) => FOp::Ne,
-        Op::Binary(BinaryOp::Less) => FOp::Lt,
-        Op::Binary(BinaryOp::Greater) => FOp::Gt,
-        Op::Binary(BinaryOp::LessEqual) => FOp::Le,
-        Op::Binary(BinaryOp::GreaterEqual) => FOp::Ge,
-        Op::Select => FOp::Select,
+        BinaryOp::Add => FOp::Add,
+        BinaryOp::Subtract => FOp::Sub,
+        BinaryOp::Multiply => FOp::Mul,
+        BinaryOp::Divide => FOp::Div,
+        BinaryOp::Max => FOp::Max,
+        BinaryOp::Min => FOp::Min,
+        BinaryOp::Equal => FOp::Eq,
+        BinaryOp::NotEqual => FOp::Ne,
+        BinaryOp::Less => FOp::Lt,
+        BinaryOp::Greater => FOp::Gt,
+        BinaryOp::LessEqual => FOp::Le,
+        BinaryOp::GreaterEqual => FOp::Ge,
         _ => return None,
     })
 }
 
-fn numel(shape: &[i64]) -> usize {
+/// The micro-op of a unary operation the kernels have.
+pub(crate) fn unary_fop(op: UnaryOp) -> Option<FOp> {
+    Some(match op {
+        UnaryOp::Negate => FOp::Neg,
+        UnaryOp::Abs => FOp::Abs,
+        UnaryOp::Exp => FOp::Exp,
+        UnaryOp::Log => FOp::Log,
+        UnaryOp::Tanh => FOp::Tanh,
+        UnaryOp::Sigmoid => FOp::Sigmoid,
+        UnaryOp::Sqrt => FOp::Sqrt,
+        UnaryOp::Rsqrt => FOp::Rsqrt,
+        _ => return None,
+    })
+}
+
+/// The row micro-op of a reduction the kernels have over the last axis.
+pub(crate) fn row_fop(op: Reduction) -> Option<FOp> {
+    Some(match op {
+        Reduction::Sum => FOp::RowSum,
+        Reduction::Max => FOp::RowMax,
+        Reduction::Min => FOp::RowMin,
+        _ => return None,
+    })
+}
+
+pub(crate) fn numel(shape: &[i64]) -> usize {
     shape
         .iter()
         .try_fold(1usize, |acc, &d| {
@@ -186,12 +251,7 @@ fn row_reduction(instr: &Instr, info: &HashMap<usize, (NxType, Vec<i64>)>) -> Op
     let Op::Reduce { op, axes, .. } = &instr.op else {
         return None;
     };
-    let op = match op {
-        Reduction::Sum => FOp::RowSum,
-        Reduction::Max => FOp::RowMax,
-        Reduction::Min => FOp::RowMin,
-        _ => return None,
-    };
+    let op = row_fop(*op)?;
     let ([arg], [out]) = (instr.args.as_slice(), instr.outs.as_slice()) else {
         return None;
     };
@@ -267,7 +327,7 @@ fn fusible(instr: &Instr, info: &HashMap<usize, (NxType, Vec<i64>)>) -> Option<P
 }
 
 /// The shape of one value per row of `shape`, the reduced axis kept as 1.
-fn row_shape(shape: &[i64]) -> Vec<i64> {
+pub(crate) fn row_shape(shape: &[i64]) -> Vec<i64> {
     let mut s = shape.to_vec();
     if let Some(l) = s.last_mut() {
         *l = 1;
@@ -447,24 +507,26 @@ fn build_kernel(
             last_use.insert(*a, k);
         }
     }
+    // each member's row reduction, if it is one
+    let reductions: Vec<Option<Part>> = members.iter().map(|m| row_reduction(m, info)).collect();
     // the group's shape: an element-wise member's result, or what a reduction reads
     let family: Vec<i64> = members
         .iter()
-        .find(|m| row_reduction(m, info).is_none())
-        .map(|m| m.outs[0].shape.clone())
+        .zip(&reductions)
+        .find(|(_, r)| r.is_none())
+        .map(|(m, _)| m.outs[0].shape.clone())
         .or_else(|| {
             let arg = members.first()?.args.first()?;
             info.get(arg).map(|(_, s)| s.clone())
         })
         .unwrap_or_default();
     let n = numel(&family);
-    let row_len = if members.iter().any(|m| row_reduction(m, info).is_some()) {
+    let row_len = if reductions.iter().any(Option::is_some) {
         family.last().map_or(0, |&d| d.max(0) as usize)
     } else {
         0
     };
-    let mut free_rows: Vec<usize> = Vec::new();
-    let mut n_row_regs = 0;
+    let mut regs = Registers::default();
     let mut full_inputs: Vec<usize> = Vec::new();
     let mut scalar_inputs: Vec<usize> = Vec::new();
     let mut loc: HashMap<usize, Loc> = HashMap::new();
@@ -487,12 +549,10 @@ fn build_kernel(
         loc.insert(*a, Loc::Scalar(k));
     }
     let mut outs: Vec<Out> = Vec::new();
-    let mut free_regs: Vec<usize> = Vec::new();
-    let mut n_regs = 0;
     let mut ops = Vec::with_capacity(members.len());
     for (k, m) in members.iter().enumerate() {
         let out = &m.outs[0];
-        let reduction = row_reduction(m, info);
+        let reduction = reductions[k];
         let dst = match (external.contains(&out.slot), reduction.is_some()) {
             (true, false) => {
                 outs.push(out.clone());
@@ -502,14 +562,7 @@ fn build_kernel(
                 outs.push(out.clone());
                 Loc::RowOut(outs.len() - 1)
             }
-            (false, false) => Loc::Reg(free_regs.pop().unwrap_or_else(|| {
-                n_regs += 1;
-                n_regs - 1
-            })),
-            (false, true) => Loc::RowReg(free_rows.pop().unwrap_or_else(|| {
-                n_row_regs += 1;
-                n_row_regs - 1
-            })),
+            (false, row) => regs.take(row),
         };
         loc.insert(out.slot, dst);
         let op = match reduction {
@@ -525,20 +578,14 @@ fn build_kernel(
         dead.dedup();
         for s in dead {
             if last_use.get(&s) == Some(&k) {
-                match loc.get(&s) {
-                    Some(Loc::Reg(r)) if !free_regs.contains(r) => free_regs.push(*r),
-                    Some(Loc::RowReg(r)) if !free_rows.contains(r) => free_rows.push(*r),
-                    _ => {}
+                if let Some(&l) = loc.get(&s) {
+                    regs.release(l);
                 }
             }
         }
         // a value nobody reads frees its register at once
         if !last_use.contains_key(&out.slot) {
-            match dst {
-                Loc::Reg(r) => free_regs.push(r),
-                Loc::RowReg(r) => free_rows.push(r),
-                _ => {}
-            }
+            regs.release(dst);
         }
     }
     let scalar_types = scalar_inputs
@@ -565,9 +612,9 @@ fn build_kernel(
             repeats,
             scalar_types,
             ops,
-            n_regs,
+            n_regs: regs.n_regs,
             row_len,
-            n_row_regs,
+            n_row_regs: regs.n_row_regs,
         })),
         args,
         outs,

@@ -31,6 +31,15 @@ fn bin(op: BinaryOp, a: usize, b: usize, slot: usize, shape: &[i64]) -> Instr {
     }
 }
 
+/// A comparison: its result is a u8 mask.
+fn cmp(op: BinaryOp, a: usize, b: usize, slot: usize, shape: &[i64]) -> Instr {
+    Instr {
+        op: Op::Binary(op),
+        args: vec![a, b],
+        outs: out(slot, NxType::U8, shape),
+    }
+}
+
 fn scalar(v: f64, ty: NxType) -> NxTensor {
     let t = crate::ops::convert::cast(&Tensor::from(v), NxType::F64, ty).unwrap();
     NxTensor::new(t, ty)
@@ -116,16 +125,11 @@ fn fused_chain_matches_unfused() {
 fn masks_spec(rows: i64, fuse: bool) -> ProgramSpec {
     use BinaryOp::*;
     let s = [rows, 3];
-    let cmp = |op, a, b, slot| Instr {
-        op: Op::Binary(op),
-        args: vec![a, b],
-        outs: out(slot, NxType::U8, &s),
-    };
     let body = vec![
         bin(Add, 0, 1, 10, &s),
         bin(Max, 10, 2, 11, &s),
-        cmp(Equal, 10, 11, 12),
-        cmp(Greater, 2, 11, 13),
+        cmp(Equal, 10, 11, 12, &s),
+        cmp(Greater, 2, 11, 13, &s),
         Instr {
             op: Op::Select,
             args: vec![12, 0, 2],
@@ -419,16 +423,11 @@ fn chain_speed() {
 fn relu_mask_speed() {
     use BinaryOp::*;
     let s = [128i64, 512];
-    let cmp = |op, a, b, slot| Instr {
-        op: Op::Binary(op),
-        args: vec![a, b],
-        outs: out(slot, NxType::U8, &s),
-    };
     let body = vec![
         bin(Add, 0, 1, 3, &s),
         bin(Max, 3, 2, 4, &s),
-        cmp(Equal, 3, 4, 5),
-        cmp(Equal, 2, 4, 6),
+        cmp(Equal, 3, 4, 5, &s),
+        cmp(Equal, 2, 4, 6, &s),
     ];
     let spec = ProgramSpec {
         inputs: vec![(0, NxType::F32, s.to_vec()), (1, NxType::F32, vec![512])],
