@@ -28,7 +28,13 @@ defmodule Nx.Torch do
   tensors) run fused: block by block in the cache, with vectorized kernels
   (AVX2/FMA, or AVX-512 when the CPU has it and `NX_TORCH_AVX512` is not
   `0`), writing only the values used outside
-  the chain. Small f32 matrix products run the engine's own loops; larger
+  the chain. On CUDA the same chains become one generated CUDA kernel each,
+  compiled at run time with NVRTC (one thread per element, or one block per
+  row for row reductions); each is checked once against LibTorch's
+  operations, and where NVRTC is missing (`NX_TORCH_NVRTC` may name
+  `libnvrtc.so.13`), a kernel does not compile or disagrees, or
+  `NX_TORCH_CUDA_FUSE` is `0`, the chain runs as LibTorch operations on
+  the device (`info/0` counts both). Small f32 matrix products run the engine's own loops; larger
   ones, reductions and everything else run LibTorch's kernels with the same
   semantics as `Nx.Torch.Backend`. `NX_TORCH_PROFILE=1` prints the time of
   every instruction of every run to standard error.
@@ -153,6 +159,11 @@ defmodule Nx.Torch do
   number of CUDA devices and, when there are none, why, and the caching
   allocator's counters.
 
+  `:cuda_fused_launches` counts the runs of fused element-wise kernels of
+  compiled programs on CUDA that ran as generated CUDA code (NVRTC), and
+  `:cuda_fused_fallbacks` those that ran as LibTorch operations instead
+  (NVRTC not found, `NX_TORCH_CUDA_FUSE=0`, or a kernel set aside).
+
   ## Examples
 
       iex> %{threads: threads, cuda_device_count: count} = Nx.Torch.info()
@@ -169,7 +180,9 @@ defmodule Nx.Torch do
           allocator_misses: non_neg_integer,
           threads: pos_integer,
           cuda_device_count: non_neg_integer,
-          cuda_reason: String.t()
+          cuda_reason: String.t(),
+          cuda_fused_launches: non_neg_integer,
+          cuda_fused_fallbacks: non_neg_integer
         }
   def info, do: NIF.rt_info()
 

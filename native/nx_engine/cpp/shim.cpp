@@ -291,6 +291,12 @@ int nx_load_cuda(char *buf, size_t len) {
   return 0;
 }
 
+// Loads a shared library by path with RTLD_GLOBAL (NVRTC before cudarc looks it up by name).
+// Returns 0 when it loaded.
+int nx_dlopen_global(const char *path) {
+  return dlopen(path, RTLD_NOW | RTLD_GLOBAL) == nullptr ? -1 : 0;
+}
+
 // Lowers the calling thread's scheduling priority (nice `niceness`; a negative value selects
 // SCHED_IDLE, which runs only when no normal thread wants the core). OpenMP worker threads
 // that LibTorch creates later from this thread inherit it. Returns 0 on success.

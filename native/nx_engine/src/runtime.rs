@@ -11,6 +11,7 @@ extern "C" {
     fn nx_torch_version(buf: *mut u8, len: usize) -> usize;
     fn nx_libtorch_path(buf: *mut u8, len: usize) -> usize;
     fn nx_load_cuda(buf: *mut u8, len: usize) -> i32;
+    fn nx_dlopen_global(path: *const std::ffi::c_char) -> i32;
     fn nx_lower_thread_priority(niceness: i32) -> i32;
     fn nx_empty_cpu(scalar_type: i32, dims: *const i64, ndim: i64) -> *mut std::ffi::c_void;
     fn nx_addmm(
@@ -140,6 +141,17 @@ pub fn load_cuda() -> std::result::Result<(), String> {
             }
         })
         .clone()
+}
+
+/// Loads the shared library at `path` with its symbols global (so that a later lookup by its
+/// name finds it). Whether it loaded.
+pub fn dlopen_global(path: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a NUL-terminated path; the shim only calls dlopen.
+    unsafe { nx_dlopen_global(c.as_ptr()) == 0 }
 }
 
 /// The result of the load attempt, if one was made.

@@ -10,6 +10,8 @@ rustler::atoms! {
     cuda_available,
     cuda_device_count,
     cuda_reason,
+    cuda_fused_launches,
+    cuda_fused_fallbacks,
     allocator_cached_bytes,
     allocator_hits,
     allocator_misses,
@@ -59,7 +61,10 @@ fn rt_info(env: Env) -> Term {
         Some(Err(message)) => message.encode(env),
         None => "not attempted (NX_TORCH_CUDA=0)".encode(env),
     };
+    let (launches, fallbacks) = nx_engine::program::cuda::counters();
     let pairs = [
+        (cuda_fused_launches().encode(env), launches.encode(env)),
+        (cuda_fused_fallbacks().encode(env), fallbacks.encode(env)),
         (
             torch_version().encode(env),
             nx_engine::runtime::torch_version().encode(env),

@@ -50,4 +50,36 @@ defmodule Nx.Torch.CUDATest do
     t = Nx.tensor([0.0, 1.0], backend: @cuda)
     assert_all_close(Nx.backend_transfer(f.(t), Nx.Torch.Backend), Nx.tensor([2.0, 5.4365635]))
   end
+
+  test "compiled element-wise chains and softmax run as generated kernels and agree with the CPU" do
+    chain = fn x -> Nx.tanh(Nx.multiply(x, 2) |> Nx.add(1)) |> Nx.multiply(Nx.sigmoid(x)) end
+
+    softmax = fn x ->
+      e = Nx.exp(Nx.subtract(x, Nx.reduce_max(x, axes: [1], keep_axes: true)))
+      {Nx.divide(e, Nx.sum(e, axes: [1], keep_axes: true)), Nx.greater(x, 0)}
+    end
+
+    cpu = Nx.iota({300, 257}, type: :f32) |> Nx.sin() |> Nx.multiply(3)
+    gpu = Nx.backend_copy(cpu, @cuda)
+    before = Nx.Torch.info().cuda_fused_launches
+
+    outputs = fn
+      t when is_tuple(t) -> Tuple.to_list(t)
+      t -> [t]
+    end
+
+    for f <- [chain, softmax] do
+      want = Nx.Defn.jit(f, compiler: Nx.Torch).(cpu)
+      jitted = Nx.Defn.jit(f, compiler: Nx.Torch)
+      # twice: the first run is checked against LibTorch's operations, the second is not
+      _ = jitted.(gpu)
+      got = jitted.(gpu)
+
+      for {g, w} <- Enum.zip(outputs.(got), outputs.(want)) do
+        assert_all_close(Nx.backend_transfer(g, Nx.Torch.Backend), w, rtol: 1.0e-5)
+      end
+    end
+
+    assert Nx.Torch.info().cuda_fused_launches > before
+  end
 end

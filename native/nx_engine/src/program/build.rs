@@ -64,7 +64,9 @@ pub fn build(spec: ProgramSpec) -> Result<Program> {
         .map(|s| info.get(s).map(|(t, _)| *t).unwrap_or(NxType::F32))
         .collect();
     let n_slots = info.keys().max().map(|m| m + 1).unwrap_or(0);
-    let fuse = fuse && device == tch::Device::Cpu;
+    // CUDA programs fuse too: their groups run as generated kernels (or, failing that, as
+    // LibTorch's operations, see `cuda`)
+    let fuse = fuse && (device == tch::Device::Cpu || super::cuda::enabled());
     let mut fused = 0;
     finish_block(&mut body, &outputs, &info, fuse, &mut fused);
     // inputs are the root block's own: they are dropped after their last reader

@@ -1,5 +1,5 @@
 //! The interpreter: runs a built [`Program`] with the engine's operation functions.
-use super::{fuse, Block, CondOp, Instr, Op, Program, WhileOp};
+use super::{cuda, fuse, Block, CondOp, Instr, Op, Program, WhileOp};
 use crate::error::{EngineError, Result, TorchContext};
 use crate::ops::convert::{self, to_compute};
 use crate::ops::elementwise;
@@ -133,7 +133,12 @@ impl Frame {
                     .iter()
                     .map(|&a| self.get(a).map(|v| (v.t.shallow_clone(), v.ty)))
                     .collect::<Result<Vec<_>>>()?;
-                let results = fuse::run(k, inputs, &instr.outs)?;
+                let on_cuda = matches!(inputs.first(), Some((t, _)) if t.device().is_cuda());
+                let results = if on_cuda {
+                    cuda::run(k, inputs, &instr.outs)?
+                } else {
+                    fuse::run(k, inputs, &instr.outs)?
+                };
                 for (out, t) in instr.outs.iter().zip(results) {
                     self.set(out.slot, Val { t, ty: out.ty })?;
                 }

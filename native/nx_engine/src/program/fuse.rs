@@ -27,7 +27,7 @@ pub const BLOCK: usize = 2048;
 const SPLIT_MIN_NS: f64 = 20_000.0;
 
 /// Where a kernel value lives while a block runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Loc {
     /// A whole input tensor (the block's window of it).
     In(usize),

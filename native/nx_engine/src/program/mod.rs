@@ -12,9 +12,15 @@
 //! - [`fuse`] — fused element-wise groups: planning and the cache-blocked, multi-threaded
 //!   executor.
 //! - [`kernels`] — the vectorized f32 math those groups run.
+//! - [`cuda`] — the same groups on CUDA: generated CUDA C compiled by NVRTC.
+//! - [`interp`] — a group run with LibTorch's operations (CUDA's fallback and reference).
 pub mod build;
+pub mod cuda;
+#[cfg(test)]
+mod cuda_tests;
 pub mod exec;
 pub mod fuse;
+pub mod interp;
 pub mod kernels;
 #[cfg(test)]
 mod tests;

@@ -46,7 +46,7 @@ fn scalar(v: f64, ty: NxType) -> NxTensor {
 }
 
 /// tanh(x * 2 + 1) * sigmoid(x) - exp(-(x * x)); x is slot 0, literals 1 (2, s32) and 2 (1.0).
-fn chain_spec(n: i64, fuse: bool) -> ProgramSpec {
+pub(super) fn chain_spec(n: i64, fuse: bool) -> ProgramSpec {
     use BinaryOp::*;
     use UnaryOp::*;
     let s = [n];
@@ -122,7 +122,7 @@ fn fused_chain_matches_unfused() {
 /// max(x + bias, 0) with its ReLU-gradient masks, a select on a u8 mask that comes from
 /// outside, an s16 operand: fused (one kernel, bias rows repeated, masks written as u8) and
 /// unfused give the same values and types.
-fn masks_spec(rows: i64, fuse: bool) -> ProgramSpec {
+pub(super) fn masks_spec(rows: i64, fuse: bool) -> ProgramSpec {
     use BinaryOp::*;
     let s = [rows, 3];
     let body = vec![
