@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 bash scripts/lint.sh
 echo "==> cargo test (engine)"
-cargo test --release -p nx_engine
+# NVRTC (no GPU needed) lets the tests compile every generated CUDA kernel
+NX_TORCH_NVRTC="$(bash scripts/ensure_nvrtc.sh | tail -n 1)" cargo test --release -p nx_engine
 echo "==> mix test"
 mix test "$@"
