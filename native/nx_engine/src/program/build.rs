@@ -550,6 +550,13 @@ fn numel(shape: &[i64]) -> u64 {
     shape.iter().map(|&d| d.max(0) as u64).product()
 }
 
+/// The cost from which the compiler runs a program on a dirty scheduler (`@dirty_cost` in
+/// `lib/nx/torch/compiler.ex`): roughly element operations.
+const DIRTY_COST: u64 = 200_000;
+/// Estimated single-core time of fused kernels that costs [`DIRTY_COST`]: the bound deferred
+/// eager work has on a normal scheduler (`lazy::MAX_COMPUTE_NS`).
+const FUSED_NORMAL_NS: f64 = crate::lazy::MAX_COMPUTE_NS;
+
 fn cost_of(instrs: &[Instr], info: &Info) -> Option<u64> {
     let mut total: u64 = 0;
     for i in instrs {
@@ -561,6 +568,14 @@ fn cost_of(instrs: &[Instr], info: &Info) -> Option<u64> {
                     worst = worst.max(cost_of(&b.instrs, info)?);
                 }
                 worst
+            }
+            // the engine's own kernels, whose time is estimated: a program of them up to
+            // FUSED_NORMAL_NS (single-core estimate) stays on the calling scheduler, as deferred
+            // eager work does; a dirty-scheduler hop would leave the caller's scheduler thread
+            // busy-waiting on one of the cores the kernel is split across
+            Op::Fused(k) if k.numel > 0 => {
+                let ns = k.numel as f64 * k.ns_per_element();
+                (ns * DIRTY_COST as f64 / FUSED_NORMAL_NS) as u64
             }
             Op::DotUpdate { contract_a, .. } => {
                 let k: u64 = i
