@@ -219,6 +219,13 @@ void *nx_addmm(const at::Tensor *self, const at::Tensor *mat1, const at::Tensor 
   }
 }
 
+// Whether `t` is the only handle on its tensor and its storage (no other handle, view or
+// alias shares its memory): then it may be overwritten in place. 1 when it is.
+int nx_tensor_is_unique(const at::Tensor *t) {
+  if (!t->defined() || !t->has_storage()) return 0;
+  return t->use_count() == 1 && t->storage().use_count() == 1 ? 1 : 0;
+}
+
 // Puts the calling thread in InferenceMode for the rest of its life. Autograd belongs to the
 // Elixir layer (symbolic), so LibTorch's version counters and autograd dispatch are pure cost.
 // BEAM scheduler threads live as long as the VM, so the guard is intentionally never destroyed.

@@ -14,6 +14,7 @@ extern "C" {
     fn nx_dlopen_global(path: *const std::ffi::c_char) -> i32;
     fn nx_lower_thread_priority(niceness: i32) -> i32;
     fn nx_empty_cpu(scalar_type: i32, dims: *const i64, ndim: i64) -> *mut std::ffi::c_void;
+    fn nx_tensor_is_unique(t: *const torch_sys::C_tensor) -> i32;
     fn nx_addmm(
         this: *const torch_sys::C_tensor,
         mat1: *const torch_sys::C_tensor,
@@ -38,6 +39,13 @@ pub fn addmm(
     }
     // SAFETY: a non-null pointer from the shim is a fresh heap-allocated at::Tensor.
     Ok(unsafe { tch::Tensor::from_ptr(ptr as *mut torch_sys::C_tensor) })
+}
+
+/// Whether `t` is the only handle on its tensor and on its storage (nothing else can see its
+/// memory), so that overwriting it in place is invisible to everything else.
+pub fn is_unique(t: &tch::Tensor) -> bool {
+    // SAFETY: a live tensor for the duration of the call; the shim only reads reference counts.
+    unsafe { nx_tensor_is_unique(t.as_ptr()) == 1 }
 }
 
 /// A new uninitialized contiguous CPU tensor of `kind` and `shape`, made without going through

@@ -2,7 +2,7 @@
 use super::{cuda, fuse, Block, CondOp, Instr, Op, Program, WhileOp};
 use crate::error::{EngineError, Result, TorchContext};
 use crate::ops::convert::{self, to_compute};
-use crate::ops::elementwise;
+use crate::ops::elementwise::{self, BinaryOp, UnaryOp};
 use crate::ops::{contract, index, order, reduce, scan, shape};
 use crate::runtime::prepare_thread;
 use crate::tensor::NxTensor;
@@ -31,6 +31,103 @@ impl Val {
 
 struct Frame {
     vals: Vec<Option<Val>>,
+}
+
+/// Elements from which an element-wise result may take its dead operand's buffer (below,
+/// the engine's small-tensor paths are faster than LibTorch's in-place kernels).
+const IN_PLACE_MIN: usize = 4096;
+
+thread_local! {
+    static IN_PLACE_RUNS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Operations this thread has run in place so far (see `Frame::in_place`); for tests.
+pub fn in_place_runs() -> u64 {
+    IN_PLACE_RUNS.with(|c| c.get())
+}
+
+fn in_place_unary(op: UnaryOp) -> bool {
+    use UnaryOp::*;
+    matches!(
+        op,
+        Exp | Expm1
+            | Log
+            | Log1p
+            | Sigmoid
+            | Cos
+            | Sin
+            | Tan
+            | Cosh
+            | Sinh
+            | Tanh
+            | Acos
+            | Asin
+            | Atan
+            | Acosh
+            | Asinh
+            | Atanh
+            | Sqrt
+            | Rsqrt
+            | Erf
+            | Erfc
+            | ErfInv
+            | Abs
+            | Negate
+            | Ceil
+            | Floor
+    )
+}
+
+fn in_place_binary(op: BinaryOp) -> bool {
+    use BinaryOp::*;
+    matches!(op, Add | Subtract | Multiply | Divide | Max | Min)
+}
+
+fn unary_in_place(op: UnaryOp, t: &mut Tensor) -> Result<()> {
+    use UnaryOp::*;
+    let r = match op {
+        Exp => t.f_exp_(),
+        Expm1 => t.f_expm1_(),
+        Log => t.f_log_(),
+        Log1p => t.f_log1p_(),
+        Sigmoid => t.f_sigmoid_(),
+        Cos => t.f_cos_(),
+        Sin => t.f_sin_(),
+        Tan => t.f_tan_(),
+        Cosh => t.f_cosh_(),
+        Sinh => t.f_sinh_(),
+        Tanh => t.f_tanh_(),
+        Acos => t.f_acos_(),
+        Asin => t.f_asin_(),
+        Atan => t.f_atan_(),
+        Acosh => t.f_acosh_(),
+        Asinh => t.f_asinh_(),
+        Atanh => t.f_atanh_(),
+        Sqrt => t.f_sqrt_(),
+        Rsqrt => t.f_rsqrt_(),
+        Erf => t.f_erf_(),
+        Erfc => t.f_erfc_(),
+        ErfInv => t.f_erfinv_(),
+        Abs => t.f_abs_(),
+        Negate => t.f_neg_(),
+        Ceil => t.f_ceil_(),
+        Floor => t.f_floor_(),
+        _ => return Err(EngineError::argument("program: no in-place form")),
+    };
+    r.map(drop).ctx(op.name())
+}
+
+fn binary_in_place(op: BinaryOp, t: &mut Tensor, b: &Tensor) -> Result<()> {
+    let r = match op {
+        BinaryOp::Add => t.f_add_(b),
+        BinaryOp::Subtract => t.f_sub_(b),
+        BinaryOp::Multiply => t.f_mul_(b),
+        BinaryOp::Divide => t.f_div_(b),
+        BinaryOp::Max => t.f_maximum_out(t, b),
+        BinaryOp::Min => t.f_minimum_out(t, b),
+        _ => return Err(EngineError::argument("program: no in-place form")),
+    };
+    r.map(drop).ctx(op.name())
 }
 
 /// Runs `program` on `inputs` (tensors with their Nx types, in the order of the program's
@@ -109,12 +206,13 @@ impl Frame {
     /// live-out values stay; the caller clears the block's locals when done with them.
     fn block(&mut self, block: &Block) -> Result<()> {
         for (j, instr) in block.instrs.iter().enumerate() {
+            let dead = block.free_after.get(j).map(Vec::as_slice).unwrap_or(&[]);
             if profile::enabled() {
                 let t0 = std::time::Instant::now();
-                self.instr(instr)?;
+                self.instr(instr, dead)?;
                 profile::record(instr, t0.elapsed());
             } else {
-                self.instr(instr)?;
+                self.instr(instr, dead)?;
             }
             if let Some(dead) = block.free_after.get(j) {
                 self.clear(dead);
@@ -123,7 +221,11 @@ impl Frame {
         Ok(())
     }
 
-    fn instr(&mut self, instr: &Instr) -> Result<()> {
+    /// Runs one instruction; `dead` are the slots it reads for the last time.
+    fn instr(&mut self, instr: &Instr, dead: &[usize]) -> Result<()> {
+        if self.in_place(instr, dead)? {
+            return Ok(());
+        }
         match &instr.op {
             Op::While(w) => return self.run_while(instr, w),
             Op::Cond(c) => return self.run_cond(instr, c),
@@ -154,6 +256,67 @@ impl Frame {
             self.set(out.slot, Val { t, ty: out.ty })?;
         }
         Ok(())
+    }
+
+    /// Runs a float unary or binary operation in place on its first operand, when that
+    /// operand dies here, already has the result's type and shape, is contiguous, and nothing
+    /// else (another slot, a view, the caller, a literal) shares its memory: the result takes
+    /// its buffer instead of a new one. Returns whether it did. Only for types the operation
+    /// computes in directly (f32 and f64; f16 and bf16 on CUDA), where LibTorch's in-place
+    /// kernel is the one the out-of-place path runs.
+    fn in_place(&mut self, instr: &Instr, dead: &[usize]) -> Result<bool> {
+        let (Some(out), Some(&s)) = (instr.outs.first(), instr.args.first()) else {
+            return Ok(false);
+        };
+        let supported = match &instr.op {
+            Op::Unary(op) => in_place_unary(*op),
+            Op::Binary(op) => in_place_binary(*op),
+            _ => false,
+        };
+        if !supported || instr.outs.len() != 1 || !dead.contains(&s) {
+            return Ok(false);
+        }
+        let a = self.get(s)?;
+        let cuda = a.t.device().is_cuda();
+        let typed = match out.ty {
+            NxType::F32 | NxType::F64 => true,
+            NxType::F16 | NxType::BF16 => cuda,
+            _ => false,
+        };
+        if !typed
+            || a.ty != out.ty
+            || a.t.size() != out.shape
+            || a.t.numel() < IN_PLACE_MIN
+            || !a.t.is_contiguous()
+        {
+            return Ok(false);
+        }
+        let other = match instr.args.get(1) {
+            Some(&b) if b == s => return Ok(false),
+            Some(&b) => {
+                let b = self.get(b)?;
+                if b.ty != out.ty || b.t.device() != a.t.device() {
+                    return Ok(false);
+                }
+                Some(b.t.shallow_clone())
+            }
+            None => None,
+        };
+        let Some(Some(Val { mut t, ty })) = self.vals.get_mut(s).map(Option::take) else {
+            return Ok(false);
+        };
+        if !crate::runtime::is_unique(&t) {
+            self.set(s, Val { t, ty })?;
+            return Ok(false);
+        }
+        match (&instr.op, other) {
+            (Op::Unary(op), None) => unary_in_place(*op, &mut t)?,
+            (Op::Binary(op), Some(b)) => binary_in_place(*op, &mut t, &b)?,
+            _ => return Err(EngineError::argument("program: bad in-place operation")),
+        }
+        IN_PLACE_RUNS.with(|c| c.set(c.get() + 1));
+        self.set(out.slot, Val { t, ty: out.ty })?;
+        Ok(true)
     }
 
     fn arg(&self, instr: &Instr, i: usize) -> Result<&Val> {

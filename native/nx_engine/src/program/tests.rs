@@ -469,3 +469,85 @@ fn relu_mask_speed() {
         t.elapsed().as_secs_f64() * 1e6 / 1000.0
     );
 }
+
+/// f64 chain `exp(x * 2) + x`, with `y = x * 2` also kept as a reshaped view when `view`.
+fn in_place_spec(n: i64, view: bool) -> ProgramSpec {
+    use BinaryOp::*;
+    let s = [n];
+    let f64_bin = |op, a, b, slot| Instr {
+        op: Op::Binary(op),
+        args: vec![a, b],
+        outs: out(slot, NxType::F64, &s),
+    };
+    let mut body = vec![f64_bin(Multiply, 0, 1, 2)];
+    let mut outputs = vec![];
+    if view {
+        body.push(Instr {
+            op: Op::Reshape,
+            args: vec![2],
+            outs: out(5, NxType::F64, &[n / 2, 2]),
+        });
+        outputs.push(5);
+    }
+    body.push(Instr {
+        op: Op::Unary(UnaryOp::Exp),
+        args: vec![2],
+        outs: out(3, NxType::F64, &s),
+    });
+    body.push(f64_bin(Add, 3, 0, 4));
+    outputs.insert(0, 4);
+    ProgramSpec {
+        inputs: vec![(0, NxType::F64, vec![n])],
+        literals: vec![(1, scalar(2.0, NxType::F64))],
+        body,
+        outputs,
+        device: Device::Cpu,
+        fuse: true,
+    }
+}
+
+#[test]
+fn dead_intermediates_are_overwritten_in_place_and_nothing_else_is() {
+    let n = 10_000i64;
+    let x = Tensor::f_linspace(-2.0, 2.0, n, (Kind::Double, Device::Cpu)).unwrap();
+    let before = x.copy();
+    let want = (&x * 2.0).f_exp().unwrap() + &x;
+    let close = |a: &Tensor, b: &Tensor| a.allclose(b, 1e-15, 0.0, false);
+    for view in [false, true] {
+        let program = build(in_place_spec(n, view)).unwrap();
+        let runs = super::exec::in_place_runs();
+        let outs = run(
+            &program,
+            vec![Val {
+                t: x.shallow_clone(),
+                ty: NxType::F64,
+            }],
+        )
+        .unwrap();
+        let done = super::exec::in_place_runs() - runs;
+        assert!(close(&outs[0].t, &want), "view={view}");
+        // the input, which the caller still holds, is never overwritten
+        assert!(x.equal(&before));
+        if view {
+            // y lives on in a view: exp(y) gets its own buffer; exp(y) + x reuses exp's
+            assert_eq!(done, 1);
+            let y = outs[1].t.f_reshape([n]).unwrap();
+            assert!(y.equal(&(&x * 2.0)));
+        } else {
+            assert_eq!(done, 2);
+        }
+    }
+    // small tensors keep the out-of-place path
+    let program = build(in_place_spec(100, false)).unwrap();
+    let runs = super::exec::in_place_runs();
+    let x = Tensor::f_linspace(-2.0, 2.0, 100, (Kind::Double, Device::Cpu)).unwrap();
+    run(
+        &program,
+        vec![Val {
+            t: x,
+            ty: NxType::F64,
+        }],
+    )
+    .unwrap();
+    assert_eq!(super::exec::in_place_runs(), runs);
+}
