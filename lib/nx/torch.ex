@@ -20,7 +20,8 @@ defmodule Nx.Torch do
   the graph into an instruction list that the engine builds once into a
   program. Every later call runs the whole program — `while`, `cond`,
   containers — in one NIF call. Intermediate values are freed right after
-  their last use, and on the CPU chains of element-wise f32 operations
+  their last use (an unfused float operation overwrites a dying operand
+  that nothing else shares instead of allocating), and on the CPU chains of element-wise f32 operations
   (`+ - * /`, `max`, `min`, `negate`, `abs`, `exp`, `log`, `tanh`,
   `sigmoid`, `sqrt`, `rsqrt`, comparisons, `select`, and `sum`,
   `reduce_max` and `reduce_min` over the last axis; operands that are single
