@@ -25,8 +25,9 @@ defmodule Nx.Torch do
   (`+ - * /`, `max`, `min`, `negate`, `abs`, `exp`, `log`, `tanh`,
   `sigmoid`, `sqrt`, `rsqrt`, comparisons, `select`, and `sum`,
   `reduce_max` and `reduce_min` over the last axis; operands that are single
-  elements, rows or columns broadcast over the result, or u8/s8/u16/s16
-  tensors) run fused: block by block in the cache, with vectorized kernels
+  elements, rows or columns broadcast over the result, or u8/s8/u16/s16/
+  f16/bf16 tensors), and f16 and bf16 chains of those operations (each
+  result rounded to its type, as the backend rounds it), run fused: block by block in the cache, with vectorized kernels
   (AVX2/FMA, or AVX-512 when the CPU has it and `NX_TORCH_AVX512` is not
   `0`), writing only the values used outside
   the chain. On CUDA the same chains become one generated CUDA kernel each,

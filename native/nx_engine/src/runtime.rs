@@ -64,6 +64,7 @@ pub fn empty_cpu(kind: tch::Kind, shape: &[i64]) -> crate::Result<tch::Tensor> {
         tch::Kind::Half => 5,
         tch::Kind::Float => 6,
         tch::Kind::Double => 7,
+        tch::Kind::BFloat16 => 15,
         _ => return Err(crate::EngineError::argument("empty: unsupported kind")),
     };
     // SAFETY: `shape` is a valid slice for the call; the shim catches C++ exceptions and

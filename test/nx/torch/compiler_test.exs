@@ -208,6 +208,16 @@ defmodule Nx.Torch.CompilerTest do
       run_both(&w2_chain/1, [special])
     end
 
+    test "f16 and bf16 chains (fused, each result rounded to its type) agree" do
+      for type <- [:f16, :bf16], n <- [3, 5000] do
+        x = rand({n}, -4.0, 4.0) |> Nx.as_type(type)
+        y = rand({n}, -1.0, 3.0) |> Nx.as_type(type)
+        run_both(&w2_chain/1, [x])
+        run_both(&fused_everything/2, [x, y])
+        run_both(&compare_with/2, [x, y])
+      end
+    end
+
     test "every fused operation, scalars of other types and several outputs" do
       x = rand({3, 1000})
       y = rand({3, 1000}, -1.0, 3.0)

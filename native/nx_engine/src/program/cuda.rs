@@ -46,6 +46,35 @@ __device__ __forceinline__ float nx_f16(unsigned short h) {
   if (e == 0u) { float f = (float)m * 5.9604644775390625e-8f; return s ? -f : f; }
   return __uint_as_float(s | ((e + 112u) << 23) | (m << 13));
 }
+/* Rounding to f16 / bf16 (ties to even), kept as float, and the bits of such values. */
+__device__ __forceinline__ float nx_round_f16(float x) {
+  float a = fabsf(x);
+  unsigned int b = __float_as_uint(x);
+  float normal = __uint_as_float((b + 0x0fffu + ((b >> 13) & 1u)) & 0xffffe000u);
+  float tiny = copysignf((a + 0.5f) - 0.5f, x);
+  float r = a < 6.103515625e-05f ? tiny : normal;
+  r = a >= 65520.0f ? copysignf(NX_INF, x) : r;
+  return x != x ? x : r;
+}
+__device__ __forceinline__ float nx_round_bf16(float x) {
+  unsigned int b = __float_as_uint(x);
+  float r = __uint_as_float((b + 0x7fffu + ((b >> 16) & 1u)) & 0xffff0000u);
+  return x != x ? x : r;
+}
+__device__ __forceinline__ unsigned short nx_f16_bits(float x) {
+  unsigned int b = __float_as_uint(x);
+  unsigned short sign = (unsigned short)((b >> 16) & 0x8000u);
+  float a = fabsf(x);
+  if (x != x) return sign | 0x7e00u;
+  if (a >= 65520.0f) return sign | 0x7c00u;
+  if (a < 6.103515625e-05f) return sign | (unsigned short)(a * 16777216.0f);
+  unsigned int e = ((b >> 23) & 0xffu) - 112u;
+  return sign | (unsigned short)(e << 10) | (unsigned short)((b >> 13) & 0x3ffu);
+}
+__device__ __forceinline__ unsigned short nx_bf16_bits(float x) {
+  unsigned int b = __float_as_uint(x);
+  return x != x ? (unsigned short)(((b >> 16) & 0x8000u) | 0x7fc0u) : (unsigned short)(b >> 16);
+}
 __device__ __forceinline__ float nx_comb(int op, float a, float b) {
   return op == 0 ? a + b : (op == 1 ? nx_max(a, b) : nx_min(a, b));
 }
@@ -117,6 +146,8 @@ fn expr(op: FOp, a: &str, b: &str, c: &str) -> String {
         FOp::Le => cmp("<="),
         FOp::Ge => cmp(">="),
         FOp::Select => format!("(({a} != 0.0f) ? {b} : {c})"),
+        FOp::RoundF16 => format!("nx_round_f16({a})"),
+        FOp::RoundBF16 => format!("nx_round_bf16({a})"),
     }
 }
 
@@ -148,7 +179,7 @@ fn row_threads(row_len: usize) -> u32 {
 }
 
 /// The CUDA C source of `kernel` with scalar inputs of `kernel.scalar_types` read from device
-/// memory and outputs of `out_types` (f32 or u8 masks). `None` for what it does not cover
+/// memory and outputs of `out_types` (f32, f16, bf16 or u8 masks). `None` for what it does not cover
 /// (a type without a C form, an output of another type, an operand the micro-op list never
 /// set): the caller then uses [`super::interp`].
 pub fn source(kernel: &Kernel, out_types: &[NxType]) -> Option<Source> {
@@ -177,6 +208,7 @@ pub fn source(kernel: &Kernel, out_types: &[NxType]) -> Option<Source> {
         let t = match ty {
             NxType::F32 => "float",
             NxType::U8 => "unsigned char",
+            NxType::F16 | NxType::BF16 => "unsigned short",
             _ => return None,
         };
         params.push(format!("{t}* __restrict__ out{o}"));
@@ -227,6 +259,8 @@ pub fn source(kernel: &Kernel, out_types: &[NxType]) -> Option<Source> {
             Loc::Out(o) if !row => {
                 let v = match out_types.get(o)? {
                     NxType::U8 => format!("(unsigned char)({var})"),
+                    NxType::F16 => format!("nx_f16_bits({var})"),
+                    NxType::BF16 => format!("nx_bf16_bits({var})"),
                     _ => var.clone(),
                 };
                 Some(format!("out{o}[e] = {v};"))
@@ -350,7 +384,7 @@ pub fn blocks(work: u64, per_block: u64) -> u32 {
     work.div_ceil(per_block.max(1)).clamp(1, 1 << 20) as u32
 }
 
-/// Whether `outs` are templates this module writes: f32 or u8 (masks).
+/// The output types of `outs`.
 pub fn out_types(outs: &[Out]) -> Vec<NxType> {
     outs.iter().map(|o| o.ty).collect()
 }
@@ -562,14 +596,7 @@ fn launch(
     }
     let results = outs
         .iter()
-        .map(|o| {
-            let kind = if o.ty == NxType::U8 {
-                Kind::Uint8
-            } else {
-                Kind::Float
-            };
-            Tensor::f_empty(o.shape.as_slice(), (kind, device)).ctx("fused")
-        })
+        .map(|o| Tensor::f_empty(o.shape.as_slice(), (o.ty.storage_kind(), device)).ctx("fused"))
         .collect::<Result<Vec<_>>>()?;
     let ptrs: Vec<u64> = keep
         .iter()

@@ -200,8 +200,58 @@ fn row_case(rows: usize, len: usize) -> Case {
     }
 }
 
+/// f16 or bf16 in and out: each result rounded to the type, an f32 single element rounded
+/// first, a mask of half values.
+fn half_case(ty: NxType, n: usize) -> Case {
+    use FOp::*;
+    use Loc::*;
+    let round = if ty == NxType::F16 {
+        RoundF16
+    } else {
+        RoundBF16
+    };
+    let mut x = values(n, 7);
+    x[1] = 70_000.0; // beyond f16's range: infinity there
+    let ops = vec![
+        un(round, Scalar(0), Reg(0)),
+        bin(Mul, In(0), Reg(0), Reg(1)),
+        un(round, Reg(1), Reg(2)),
+        un(Exp, Reg(2), Reg(3)),
+        un(round, Reg(3), Out(0)),
+        bin(Sub, Out(0), In(0), Reg(4)),
+        un(round, Reg(4), Out(1)),
+        bin(Gt, Out(1), In(0), Out(2)),
+    ];
+    let kernel = Kernel {
+        numel: n,
+        n_full: 1,
+        full_types: vec![ty],
+        periods: vec![n],
+        repeats: vec![1],
+        scalar_types: vec![NxType::F32],
+        ops,
+        n_regs: 5,
+        row_len: 0,
+        n_row_regs: 0,
+    };
+    let t = Tensor::from_slice(&x).to_kind(ty.storage_kind());
+    let shape = vec![n as i64];
+    Case {
+        name: if ty == NxType::F16 { "f16" } else { "bf16" },
+        kernel,
+        inputs: vec![(t, ty), scalar(0.1, NxType::F32)],
+        outs: outs(&[
+            (ty, shape.clone()),
+            (ty, shape.clone()),
+            (NxType::U8, shape),
+        ]),
+    }
+}
+
 fn cases() -> Vec<Case> {
     let mut v = vec![element_case(1200), element_case(12_000)];
+    v.push(half_case(NxType::F16, 1000));
+    v.push(half_case(NxType::BF16, 1000));
     for (rows, len) in [(7, 5), (3, 33), (5, 300), (4, 1000)] {
         v.push(row_case(rows, len));
     }
@@ -223,10 +273,17 @@ fn as_f64(t: &Tensor) -> Vec<f64> {
 }
 
 /// Values agree to f32 rounding of different but accurate math functions; masks exactly.
-fn assert_close(name: &str, what: &str, got: &[f64], want: &[f64]) {
+/// Half outputs may also differ by one unit of their type where the f32 values straddle a
+/// rounding boundary.
+fn assert_close(name: &str, what: &str, ty: NxType, got: &[f64], want: &[f64]) {
     assert_eq!(got.len(), want.len(), "{name} {what}: lengths");
+    let rel = match ty {
+        NxType::F16 => 1.0 / 1024.0,
+        NxType::BF16 => 1.0 / 128.0,
+        _ => 2e-6,
+    };
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let ok = (g.is_nan() && w.is_nan()) || (g - w).abs() <= 2e-6 + 2e-6 * w.abs();
+        let ok = g == w || (g.is_nan() && w.is_nan()) || (g - w).abs() <= 2e-6 + rel * w.abs();
         assert!(ok, "{name} {what}[{i}]: {g} vs {w}");
     }
 }
@@ -239,7 +296,8 @@ fn torch_evaluation_matches_the_cpu_executor() {
         for (o, (g, w)) in got.iter().zip(&want).enumerate() {
             assert_eq!(g.kind(), w.kind(), "{} out {o}", case.name);
             assert_eq!(g.size(), w.size(), "{} out {o}", case.name);
-            assert_close(case.name, &format!("out {o}"), &as_f64(g), &as_f64(w));
+            let ty = case.outs[o].ty;
+            assert_close(case.name, &format!("out {o}"), ty, &as_f64(g), &as_f64(w));
         }
     }
 }
@@ -266,12 +324,14 @@ fn sources_are_generated_for_every_case() {
 
 /// The sources of the kernels the planner makes of the fused-program tests' programs.
 fn planned_sources() -> Vec<String> {
-    use super::tests::{chain_spec, masks_spec};
+    use super::tests::{chain_spec, half_spec, masks_spec};
     let mut v = Vec::new();
     for spec in [
         chain_spec(3000, true),
         masks_spec(700, true),
         masks_spec(1, true),
+        half_spec(NxType::F16, 3000, true),
+        half_spec(NxType::BF16, 3000, true),
     ] {
         let program = super::build::build(spec).unwrap();
         for instr in &program.body.instrs {
@@ -285,7 +345,7 @@ fn planned_sources() -> Vec<String> {
             }
         }
     }
-    assert_eq!(v.len(), 3);
+    assert_eq!(v.len(), 5);
     v
 }
 
@@ -335,6 +395,7 @@ static std::barrier<> *nx_barrier;
 #define __shared__ static
 static inline void __syncthreads() { nx_barrier->arrive_and_wait(); }
 static inline float __uint_as_float(unsigned int u) { float f; std::memcpy(&f, &u, 4); return f; }
+static inline unsigned int __float_as_uint(float f) { unsigned int u; std::memcpy(&u, &f, 4); return u; }
 "#;
 
 fn bytes_of(t: &Tensor) -> Vec<u8> {
@@ -361,7 +422,7 @@ fn emulation_program(src: &str, case: &Case, blocks: u32, threads: u32) -> Strin
     let mut prints = String::new();
     for (o, out) in case.outs.iter().enumerate() {
         let n: i64 = out.shape.iter().product();
-        let size = n as usize * if out.ty == NxType::U8 { 1 } else { 4 };
+        let size = n as usize * out.ty.storage_bytes();
         p.push_str(&format!(
             "alignas(16) static unsigned char res{o}[{size}];\n"
         ));
@@ -396,6 +457,14 @@ fn decode(hex: &str, ty: NxType) -> Vec<f64> {
         .collect();
     match ty {
         NxType::U8 => bytes.iter().map(|&b| b as f64).collect(),
+        NxType::F16 => bytes
+            .chunks_exact(2)
+            .map(|c| super::kernels::f16_value(u16::from_le_bytes([c[0], c[1]])) as f64)
+            .collect(),
+        NxType::BF16 => bytes
+            .chunks_exact(2)
+            .map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16) as f64)
+            .collect(),
         _ => bytes
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
@@ -456,7 +525,8 @@ fn generated_kernels_compute_what_the_cpu_executor_does() {
         assert_eq!(lines.len(), case.outs.len());
         for (o, (line, w)) in lines.iter().zip(&want).enumerate() {
             let got = decode(line, case.outs[o].ty);
-            assert_close(case.name, &format!("out {o} (k{k})"), &got, &as_f64(w));
+            let ty = case.outs[o].ty;
+            assert_close(case.name, &format!("out {o} (k{k})"), ty, &got, &as_f64(w));
         }
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -10,7 +10,7 @@
 //! At run time ([`run`]) the element range of a long enough kernel is split across the cores
 //! ([`crate::split`]'s helpers, awake between the kernels of a program), and each thread runs the kernel's micro-ops block by block with
 //! the vectorized loops of [`super::kernels`], writing only the outputs.
-use super::kernels::{apply, reduce_rows, FOp, Src};
+use super::kernels::{apply, bf16_bits, f16_bits, f16_value, reduce_rows, FOp, Src};
 use super::{Instr, Op, Out};
 use crate::error::{EngineError, Result, TorchContext};
 use crate::ops::convert::cast;
@@ -203,7 +203,36 @@ pub(crate) fn numel(shape: &[i64]) -> usize {
 pub(crate) fn exact_in_f32(ty: NxType) -> bool {
     matches!(
         ty,
-        NxType::F32 | NxType::U8 | NxType::S8 | NxType::U16 | NxType::S16
+        NxType::F32
+            | NxType::F16
+            | NxType::BF16
+            | NxType::U8
+            | NxType::S8
+            | NxType::U16
+            | NxType::S16
+    )
+}
+
+/// Half types: operations of these result types compute in f32 and round each result (see
+/// [`FOp::RoundF16`]), as LibTorch's CPU kernels and the backend do.
+fn is_half(ty: NxType) -> bool {
+    matches!(ty, NxType::F16 | NxType::BF16)
+}
+
+/// The rounding micro-op of a half result type.
+fn rounding(ty: NxType) -> Option<FOp> {
+    match ty {
+        NxType::F16 => Some(FOp::RoundF16),
+        NxType::BF16 => Some(FOp::RoundBF16),
+        _ => None,
+    }
+}
+
+/// Whether `op`'s f32 result of half operands is already a half value (no rounding needed).
+fn exact_op(op: FOp) -> bool {
+    matches!(
+        op,
+        FOp::Max | FOp::Min | FOp::Neg | FOp::Abs | FOp::Copy | FOp::Select
     )
 }
 
@@ -284,7 +313,7 @@ fn fusible(instr: &Instr, info: &HashMap<usize, (NxType, Vec<i64>)>) -> Option<P
     let out_ok = if op.is_comparison() {
         out.ty == NxType::U8
     } else {
-        out.ty == NxType::F32
+        out.ty == NxType::F32 || is_half(out.ty)
     };
     if !out_ok || n < 2 || instr.args.len() != op.arity() {
         return None;
@@ -307,8 +336,20 @@ fn fusible(instr: &Instr, info: &HashMap<usize, (NxType, Vec<i64>)>) -> Option<P
         // may be non-zero only beyond f32's range: neither is converted to f32.
         let exact = op.is_comparison() || (op == FOp::Select && k == 0);
         let scalar = m == 1 && !ty.is_complex() && !(exact && *ty == NxType::F64);
+        // a half result: its operands are converted to it first, which the kernel does
+        // exactly only for its own type and small integers (the rounding of single elements
+        // of other types goes through f32: only f32 and those)
+        let half_ok = |ty: NxType| {
+            ty == out.ty
+                || matches!(ty, NxType::U8 | NxType::S8 | NxType::F32)
+                    && (m == 1 || ty != NxType::F32)
+        };
+        let value = !(op == FOp::Select && k == 0);
+        if is_half(out.ty) && value && !half_ok(*ty) {
+            return None;
+        }
         let ty_ok = if op.is_comparison() {
-            *ty == NxType::F32
+            matches!(ty, NxType::F32 | NxType::F16 | NxType::BF16)
         } else {
             exact_in_f32(*ty)
         };
@@ -569,10 +610,59 @@ fn build_kernel(
             Some(part) => part.op,
             None => fop(&m.op).unwrap_or(FOp::Copy),
         };
-        let a = loc.get(&m.args[0]).copied().unwrap_or(Loc::Scalar(0));
-        let b = m.args.get(1).and_then(|s| loc.get(s).copied()).unwrap_or(a);
-        let c = m.args.get(2).and_then(|s| loc.get(s).copied()).unwrap_or(a);
-        ops.push(MicroOp { op, a, b, c, dst });
+        let round = rounding(out.ty).filter(|_| reduction.is_none());
+        // a half operation's single elements of another type, rounded to its type first
+        let mut operand = |k: usize, ops: &mut Vec<MicroOp>| -> Option<Loc> {
+            let s = m.args.get(k)?;
+            let l = loc.get(s).copied()?;
+            let ty = info.get(s).map(|(t, _)| *t).unwrap_or(NxType::F32);
+            match (round, l) {
+                (Some(r), Loc::Scalar(_)) if ty != out.ty && !(op == FOp::Select && k == 0) => {
+                    let tmp = regs.take(false);
+                    ops.push(MicroOp {
+                        op: r,
+                        a: l,
+                        b: l,
+                        c: l,
+                        dst: tmp,
+                    });
+                    Some(tmp)
+                }
+                _ => Some(l),
+            }
+        };
+        let a = operand(0, &mut ops).unwrap_or(Loc::Scalar(0));
+        let b = operand(1, &mut ops).unwrap_or(a);
+        let c = operand(2, &mut ops).unwrap_or(a);
+        let temps: Vec<Loc> = [a, b, c]
+            .into_iter()
+            .filter(|l| matches!(l, Loc::Reg(_)) && !m.args.iter().any(|s| loc.get(s) == Some(l)))
+            .collect();
+        match round.filter(|_| !exact_op(op)) {
+            // the f32 result into a scratch register, rounded into its place
+            Some(r) => {
+                let tmp = regs.take(false);
+                ops.push(MicroOp {
+                    op,
+                    a,
+                    b,
+                    c,
+                    dst: tmp,
+                });
+                ops.push(MicroOp {
+                    op: r,
+                    a: tmp,
+                    b: tmp,
+                    c: tmp,
+                    dst,
+                });
+                regs.release(tmp);
+            }
+            None => ops.push(MicroOp { op, a, b, c, dst }),
+        }
+        for t in temps {
+            regs.release(t);
+        }
         // registers whose value dies here
         let mut dead: Vec<usize> = m.args.clone();
         dead.dedup();
@@ -661,6 +751,16 @@ unsafe fn load(dst: &mut [f32], ptr: *const u8, ty: NxType, start: usize) {
         NxType::S16 => {
             for (d, &x) in dst.iter_mut().zip(raw((ptr as *const i16).add(start), n)) {
                 *d = x as f32;
+            }
+        }
+        NxType::F16 => {
+            for (d, &x) in dst.iter_mut().zip(raw((ptr as *const u16).add(start), n)) {
+                *d = f16_value(x);
+            }
+        }
+        NxType::BF16 => {
+            for (d, &x) in dst.iter_mut().zip(raw((ptr as *const u16).add(start), n)) {
+                *d = f32::from_bits((x as u32) << 16);
             }
         }
         _ => dst.copy_from_slice(raw((ptr as *const f32).add(start), n)),
@@ -868,10 +968,28 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
             }
         }
         for &o in &staged_out {
-            // masks: 0.0 or 1.0
-            let bytes = std::slice::from_raw_parts_mut(buf.outs[o].0.add(pos), len);
-            for (b, &m) in bytes.iter_mut().zip(reg(out_reg[o]).iter()) {
-                *b = u8::from(m != 0.0);
+            let (ptr, ty) = buf.outs[o];
+            let values = reg(out_reg[o]);
+            match ty {
+                NxType::F16 | NxType::BF16 => {
+                    // values already rounded to the type
+                    let halves = std::slice::from_raw_parts_mut((ptr as *mut u16).add(pos), len);
+                    let bits = if ty == NxType::F16 {
+                        f16_bits
+                    } else {
+                        bf16_bits
+                    };
+                    for (h, &v) in halves.iter_mut().zip(values.iter()) {
+                        *h = bits(v);
+                    }
+                }
+                _ => {
+                    // masks: 0.0 or 1.0
+                    let bytes = std::slice::from_raw_parts_mut(ptr.add(pos), len);
+                    for (b, &m) in bytes.iter_mut().zip(values.iter()) {
+                        *b = u8::from(m != 0.0);
+                    }
+                }
             }
         }
         pos += len;
@@ -1009,15 +1127,17 @@ pub(crate) fn execute(
     for out in outs {
         let m = numel(&out.shape);
         let row_out = out.ty == NxType::F32 && Some(m) == rows;
-        if !(m == n || row_out) || !matches!(out.ty, NxType::F32 | NxType::U8) {
+        let typed = matches!(
+            out.ty,
+            NxType::F32 | NxType::U8 | NxType::F16 | NxType::BF16
+        );
+        if !(m == n || row_out) || !typed {
             return Err(EngineError::argument("fused: bad output template"));
         }
-        let kind = if out.ty == NxType::U8 {
-            Kind::Uint8
-        } else {
-            Kind::Float
-        };
-        results.push(crate::runtime::empty_cpu(kind, &out.shape)?);
+        results.push(crate::runtime::empty_cpu(
+            out.ty.storage_kind(),
+            &out.shape,
+        )?);
     }
     let in_ptrs: Vec<*const u8> = ins.iter().map(|t| t.data_ptr() as *const u8).collect();
     let out_ptrs: Vec<(*mut u8, NxType)> = results

@@ -75,6 +75,12 @@ fn apply(op: FOp, a: &Tensor, b: &Tensor, c: &Tensor) -> Result<Tensor> {
         FOp::RowSum => a.f_sum_dim_intlist([-1i64].as_slice(), true, Kind::Float),
         FOp::RowMax => a.f_amax([-1i64].as_slice(), true),
         FOp::RowMin => a.f_amin([-1i64].as_slice(), true),
+        FOp::RoundF16 => a
+            .f_to_kind(Kind::Half)
+            .and_then(|h| h.f_to_kind(Kind::Float)),
+        FOp::RoundBF16 => a
+            .f_to_kind(Kind::BFloat16)
+            .and_then(|h| h.f_to_kind(Kind::Float)),
     };
     r.ctx("fused")
 }
@@ -125,8 +131,7 @@ pub fn run(kernel: &Kernel, inputs: Vec<(Tensor, NxType)>, outs: &[Out]) -> Resu
                 _ => return Err(EngineError::argument("fused: an output was never written")),
             };
             let kind = match out.ty {
-                NxType::F32 => Kind::Float,
-                NxType::U8 => Kind::Uint8,
+                NxType::F32 | NxType::U8 | NxType::F16 | NxType::BF16 => out.ty.storage_kind(),
                 _ => return Err(EngineError::argument("fused: bad output template")),
             };
             v.f_broadcast_to(full.as_slice())

@@ -55,6 +55,11 @@ pub enum FOp {
     RowSum,
     RowMax,
     RowMin,
+    /// The value rounded to the nearest f16 (ties to even), kept as f32: what an f16 operation
+    /// computed in f32 stores. Overflow gives infinity.
+    RoundF16,
+    /// The value rounded to the nearest bf16 (ties to even), kept as f32.
+    RoundBF16,
 }
 
 impl FOp {
@@ -87,6 +92,7 @@ impl FOp {
             FOp::Sigmoid => 0.6,
             FOp::Div | FOp::Sqrt => 0.12,
             FOp::Rsqrt => 0.2,
+            FOp::RoundF16 => 0.15,
             _ => 0.06,
         }
     }
@@ -221,6 +227,87 @@ pub fn sigmoid<const F: bool>(x: f32) -> f32 {
     1.0 / (1.0 + exp::<F>(-x))
 }
 
+/// `x` rounded to f16 precision and range (ties to even), as an f32.
+#[inline(always)]
+pub fn round_f16(x: f32) -> f32 {
+    let a = x.abs();
+    // normal f16 values keep 11 significant bits: round the low 13 bits of the f32 mantissa
+    let b = x.to_bits();
+    let normal = f32::from_bits(b.wrapping_add(0x0fff + ((b >> 13) & 1)) & 0xffff_e000);
+    // subnormal f16 values are multiples of 2^-24: adding 0.5 (whose ulp is 2^-24) rounds
+    let tiny = ((a + 0.5) - 0.5).copysign(x);
+    let r = if a < 6.103_515_6e-5 { tiny } else { normal };
+    // from halfway between the largest f16 (65504) and 65536 on: infinity
+    let r = if a >= 65_520.0 {
+        f32::INFINITY.copysign(x)
+    } else {
+        r
+    };
+    if x.is_nan() {
+        x
+    } else {
+        r
+    }
+}
+
+/// `x` rounded to bf16 precision (ties to even), as an f32.
+#[inline(always)]
+pub fn round_bf16(x: f32) -> f32 {
+    let b = x.to_bits();
+    let r = f32::from_bits(b.wrapping_add(0x7fff + ((b >> 16) & 1)) & 0xffff_0000);
+    if x.is_nan() {
+        x
+    } else {
+        r
+    }
+}
+
+/// The f16 bits of `x`, which is NaN or already an f16 value (see [`round_f16`]).
+#[inline(always)]
+pub fn f16_bits(x: f32) -> u16 {
+    let b = x.to_bits();
+    let sign = ((b >> 16) & 0x8000) as u16;
+    let a = x.abs();
+    if x.is_nan() {
+        return sign | 0x7e00;
+    }
+    if a >= 65_520.0 {
+        return sign | 0x7c00;
+    }
+    if a < 6.103_515_6e-5 {
+        // subnormal: a multiple of 2^-24
+        return sign | (a * 16_777_216.0) as u16;
+    }
+    let exp = ((b >> 23) & 0xff) as i32 - 127 + 15;
+    sign | ((exp as u16) << 10) | ((b >> 13) & 0x3ff) as u16
+}
+
+/// The f32 value of f16 bits.
+#[inline(always)]
+pub fn f16_value(h: u16) -> f32 {
+    let sign = ((h as u32) & 0x8000) << 16;
+    let (e, m) = (((h >> 10) & 0x1f) as u32, (h & 0x3ff) as u32);
+    let bits = match e {
+        0x1f => sign | 0x7f80_0000 | (m << 13),
+        0 => {
+            // subnormal: m * 2^-24
+            let v = m as f32 * 5.960_464_5e-8;
+            return if sign != 0 { -v } else { v };
+        }
+        _ => sign | ((e + 112) << 23) | (m << 13),
+    };
+    f32::from_bits(bits)
+}
+
+/// The bf16 bits of `x`, which is NaN or already a bf16 value (see [`round_bf16`]).
+#[inline(always)]
+pub fn bf16_bits(x: f32) -> u16 {
+    if x.is_nan() {
+        return ((x.to_bits() >> 16) as u16 & 0x8000) | 0x7fc0;
+    }
+    (x.to_bits() >> 16) as u16
+}
+
 /// `max` and `min` propagate NaN, as LibTorch's `maximum`/`minimum` do.
 #[inline(always)]
 fn max(a: f32, b: f32) -> f32 {
@@ -337,6 +424,8 @@ pub fn apply<const F: bool>(op: FOp, d: &mut [f32], a: Src, b: Src, c: Src) {
         FOp::Le => binary_loop(d, a, b, |x, y| mask(x <= y)),
         FOp::Ge => binary_loop(d, a, b, |x, y| mask(x >= y)),
         FOp::Select => select_loop(d, a, b, c),
+        FOp::RoundF16 => unary_loop(d, a, round_f16),
+        FOp::RoundBF16 => unary_loop(d, a, round_bf16),
         // reduce_rows runs these
         FOp::RowSum | FOp::RowMax | FOp::RowMin => {}
     }
@@ -545,6 +634,104 @@ mod tests {
         assert_eq!(sigmoid::<true>(f32::INFINITY), 1.0);
         assert_eq!(sigmoid::<true>(f32::NEG_INFINITY), 0.0);
         assert!(sigmoid::<true>(f32::NAN).is_nan());
+    }
+
+    /// Values around every f16 and bf16 (exact, halfway, just off halfway), the overflow
+    /// thresholds, subnormals, specials, and f32 bit patterns spread over the whole range.
+    fn rounding_probes() -> Vec<f32> {
+        let mut xs = Vec::new();
+        for h in 0..=u16::MAX {
+            let lo = f16_value(h);
+            let hi = f16_value(h.wrapping_add(1));
+            xs.push(lo);
+            if lo.is_finite() && hi.is_finite() && (h & 0x7fff) != 0x7bff {
+                let mid = (lo as f64 + hi as f64) / 2.0;
+                xs.extend([mid as f32, f32::from_bits((mid as f32).to_bits() + 1)]);
+                xs.push(f32::from_bits((mid as f32).to_bits().wrapping_sub(1)));
+            }
+            let b = f32::from_bits((h as u32) << 16);
+            xs.extend([b, f32::from_bits(((h as u32) << 16) | 0x8000)]);
+            xs.push(f32::from_bits(((h as u32) << 16) | 0x8001));
+        }
+        xs.extend([
+            65504.0,
+            65519.99,
+            65520.0,
+            65535.0,
+            1e10,
+            -65520.0,
+            6.1035156e-5,
+        ]);
+        xs.extend([5.9604645e-8, 2.9802322e-8, 2.9802326e-8, 1e-30, 0.0, -0.0]);
+        xs.extend([
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MAX,
+            f32::MIN_POSITIVE,
+        ]);
+        let mut seed = 12345u32;
+        for _ in 0..200_000 {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            xs.push(f32::from_bits(seed));
+        }
+        xs
+    }
+
+    /// Each probe converted by LibTorch to `kind` and back, and its raw bits there.
+    fn torch_round(xs: &[f32], kind: tch::Kind) -> (Vec<f32>, Vec<u16>) {
+        let h = tch::Tensor::from_slice(xs).to_kind(kind);
+        let mut bits = vec![0u16; xs.len()];
+        // SAFETY: a contiguous CPU tensor of xs.len() two-byte elements
+        unsafe {
+            std::ptr::copy_nonoverlapping(h.data_ptr() as *const u16, bits.as_mut_ptr(), xs.len())
+        };
+        let back = h.to_kind(tch::Kind::Float);
+        let mut v = vec![0f32; xs.len()];
+        back.copy_data(&mut v, xs.len());
+        (v, bits)
+    }
+
+    #[test]
+    fn half_rounding_matches_libtorch_bit_for_bit() {
+        let xs = rounding_probes();
+        for (kind, round, to_bits) in [
+            (
+                tch::Kind::Half,
+                round_f16 as fn(f32) -> f32,
+                f16_bits as fn(f32) -> u16,
+            ),
+            (tch::Kind::BFloat16, round_bf16, bf16_bits),
+        ] {
+            let (want, want_bits) = torch_round(&xs, kind);
+            for (i, &x) in xs.iter().enumerate() {
+                let got = round(x);
+                if want[i].is_nan() {
+                    assert!(got.is_nan(), "{kind:?} {x:e}");
+                    continue;
+                }
+                assert_eq!(
+                    got.to_bits(),
+                    want[i].to_bits(),
+                    "{kind:?} {x:e} ({:#x})",
+                    x.to_bits()
+                );
+                assert_eq!(to_bits(got), want_bits[i], "{kind:?} bits of {x:e}");
+            }
+        }
+        // and back: every f16 pattern's value, as LibTorch reads it
+        let all: Vec<u16> = (0..=u16::MAX).collect();
+        let t = tch::Tensor::from_slice(&all.iter().map(|&h| h as i16).collect::<Vec<_>>());
+        let t = t.view_dtype(tch::Kind::Half).to_kind(tch::Kind::Float);
+        let mut v = vec![0f32; all.len()];
+        t.copy_data(&mut v, all.len());
+        for (&h, &w) in all.iter().zip(&v) {
+            let g = f16_value(h);
+            assert!(
+                g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                "{h:#x}"
+            );
+        }
     }
 
     #[test]

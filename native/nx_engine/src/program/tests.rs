@@ -551,3 +551,92 @@ fn dead_intermediates_are_overwritten_in_place_and_nothing_else_is() {
     .unwrap();
     assert_eq!(super::exec::in_place_runs(), runs);
 }
+
+/// An f16 or bf16 chain: `w = tanh(exp(x * 0.1 + 1)) - x`, `v = select(w > x, w, 0.5)`, with an
+/// f32 single element (rounded to the half type first, as Nx converts it) and one of the type.
+pub(super) fn half_spec(ty: NxType, n: i64, fuse: bool) -> ProgramSpec {
+    use BinaryOp::*;
+    let s = [n];
+    let typed = |op: Op, args: Vec<usize>, slot: usize, t: NxType| Instr {
+        op,
+        args,
+        outs: out(slot, t, &s),
+    };
+    let body = vec![
+        typed(Op::Binary(Multiply), vec![0, 1], 3, ty),
+        typed(Op::Binary(Add), vec![3, 2], 4, ty),
+        typed(Op::Unary(UnaryOp::Exp), vec![4], 5, ty),
+        typed(Op::Unary(UnaryOp::Tanh), vec![5], 6, ty),
+        typed(Op::Binary(Subtract), vec![6, 0], 7, ty),
+        typed(Op::Binary(Greater), vec![7, 0], 8, NxType::U8),
+        typed(Op::Select, vec![8, 7, 9], 10, ty),
+    ];
+    ProgramSpec {
+        inputs: vec![(0, ty, vec![n])],
+        literals: vec![
+            (1, scalar(0.1, NxType::F32)),
+            (2, scalar(1.0, ty)),
+            (9, scalar(0.5, NxType::F32)),
+        ],
+        body,
+        outputs: vec![7, 10, 8],
+        device: Device::Cpu,
+        fuse,
+    }
+}
+
+#[test]
+fn half_chains_fuse_and_round_like_the_backend() {
+    for ty in [NxType::F16, NxType::BF16] {
+        for n in [5i64, 3000] {
+            let x = Tensor::f_linspace(-3.0, 3.0, n, (Kind::Float, Device::Cpu))
+                .unwrap()
+                .f_to_kind(ty.storage_kind())
+                .unwrap();
+            let inputs = || {
+                vec![Val {
+                    t: x.shallow_clone(),
+                    ty,
+                }]
+            };
+            let fused = build(half_spec(ty, n, true)).unwrap();
+            assert_eq!(fused.fused_groups(), 1, "{ty:?}");
+            let plain = build(half_spec(ty, n, false)).unwrap();
+            let (a, b) = (
+                run(&fused, inputs()).unwrap(),
+                run(&plain, inputs()).unwrap(),
+            );
+            // the half type's spacing near 1: results differ at most where exp or tanh (a
+            // different f32 approximation) lands on the other side of a rounding boundary
+            let ulp = if ty == NxType::F16 {
+                1.0 / 1024.0
+            } else {
+                1.0 / 128.0
+            };
+            for (k, (a, b)) in a.iter().zip(&b).enumerate() {
+                assert_eq!(a.ty, b.ty);
+                assert_eq!(a.t.kind(), b.t.kind(), "{ty:?} out {k}");
+                let (va, vb) = (
+                    to_vec(&a.t.to_kind(Kind::Float)),
+                    to_vec(&b.t.to_kind(Kind::Float)),
+                );
+                let mut off = 0;
+                for (p, q) in va.iter().zip(&vb) {
+                    if p != q {
+                        off += 1;
+                        assert!(
+                            (p - q).abs() <= ulp * q.abs().max(1.0),
+                            "{ty:?} out {k}: {p} vs {q}"
+                        );
+                    }
+                }
+                // nearly all exactly equal
+                assert!(
+                    off * 50 <= va.len(),
+                    "{ty:?} out {k}: {off} of {} differ",
+                    va.len()
+                );
+            }
+        }
+    }
+}
