@@ -265,8 +265,14 @@ pub fn source(kernel: &Kernel, out_types: &[NxType]) -> Option<Source> {
                 };
                 Some(format!("out{o}[e] = {v};"))
             }
-            Loc::RowOut(o) if row && *out_types.get(o)? == NxType::F32 => {
-                Some(format!("if (threadIdx.x == 0) out{o}[row] = {var};"))
+            Loc::RowOut(o) if row => {
+                let v = match out_types.get(o)? {
+                    NxType::F32 => var.clone(),
+                    NxType::F16 => format!("nx_f16_bits({var})"),
+                    NxType::BF16 => format!("nx_bf16_bits({var})"),
+                    _ => return None,
+                };
+                Some(format!("if (threadIdx.x == 0) out{o}[row] = {v};"))
             }
             Loc::Reg(_) | Loc::RowReg(_) => None,
             _ => return None,

@@ -248,8 +248,36 @@ fn half_case(ty: NxType, n: usize) -> Case {
     }
 }
 
+/// The kernel the planner makes of a half softmax program (half row outputs and rounded row
+/// sums).
+fn planned_softmax_case(ty: NxType, rows: i64, len: i64) -> Case {
+    let program =
+        super::build::build(super::tests::half_softmax_spec(ty, rows, len, true)).unwrap();
+    let instr = program
+        .body
+        .instrs
+        .iter()
+        .find(|i| matches!(i.op, super::Op::Fused(_)))
+        .unwrap();
+    let super::Op::Fused(kernel) = &instr.op else {
+        unreachable!()
+    };
+    let x = Tensor::from_slice(&values((rows * len) as usize, 3))
+        .f_mul_scalar(2.0)
+        .unwrap()
+        .to_kind(ty.storage_kind());
+    Case {
+        name: "half softmax",
+        kernel: (**kernel).clone(),
+        inputs: vec![(x, ty)],
+        outs: instr.outs.clone(),
+    }
+}
+
 fn cases() -> Vec<Case> {
     let mut v = vec![element_case(1200), element_case(12_000)];
+    v.push(planned_softmax_case(NxType::F16, 5, 300));
+    v.push(planned_softmax_case(NxType::BF16, 3, 33));
     v.push(half_case(NxType::F16, 1000));
     v.push(half_case(NxType::BF16, 1000));
     for (rows, len) in [(7, 5), (3, 33), (5, 300), (4, 1000)] {

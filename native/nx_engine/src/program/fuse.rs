@@ -100,8 +100,10 @@ pub struct MicroOp {
 /// Inputs are the instruction's args: the first `n_full` are whole tensors of `full_types`
 /// (converted to f32 at run time unless f32), element `e` of the result reading element
 /// `(e / repeats[i]) % periods[i]` of input `i` (see `layout`); the rest single elements of `scalar_types`
-/// (converted to f32 at run time). Outputs of type u8 (comparisons) are computed as f32 masks
-/// and converted when the kernel ends.
+/// (converted to f32 at run time). Outputs of type u8 (comparisons) are computed as f32 masks,
+/// and f16/bf16 outputs as f32 values already rounded to their type; both are converted when
+/// a block ends (row outputs too).
+#[derive(Clone)]
 pub struct Kernel {
     pub numel: usize,
     pub n_full: usize,
@@ -232,7 +234,14 @@ fn rounding(ty: NxType) -> Option<FOp> {
 fn exact_op(op: FOp) -> bool {
     matches!(
         op,
-        FOp::Max | FOp::Min | FOp::Neg | FOp::Abs | FOp::Copy | FOp::Select
+        FOp::Max
+            | FOp::Min
+            | FOp::Neg
+            | FOp::Abs
+            | FOp::Copy
+            | FOp::Select
+            | FOp::RowMax
+            | FOp::RowMin
     )
 }
 
@@ -287,8 +296,8 @@ fn row_reduction(instr: &Instr, info: &HashMap<usize, (NxType, Vec<i64>)>) -> Op
     let (ty, shape) = info.get(arg)?;
     let last = *shape.last()? as usize;
     let n = numel(shape);
-    let ok = *ty == NxType::F32
-        && out.ty == NxType::F32
+    let ok = (*ty == NxType::F32 || is_half(*ty))
+        && out.ty == *ty
         && axes.as_slice() == [shape.len() as i64 - 1]
         && (2..=ROW_MAX).contains(&last)
         && n > last;
@@ -610,7 +619,7 @@ fn build_kernel(
             Some(part) => part.op,
             None => fop(&m.op).unwrap_or(FOp::Copy),
         };
-        let round = rounding(out.ty).filter(|_| reduction.is_none());
+        let round = rounding(out.ty);
         // a half operation's single elements of another type, rounded to its type first
         let mut operand = |k: usize, ops: &mut Vec<MicroOp>| -> Option<Loc> {
             let s = m.args.get(k)?;
@@ -641,7 +650,7 @@ fn build_kernel(
         match round.filter(|_| !exact_op(op)) {
             // the f32 result into a scratch register, rounded into its place
             Some(r) => {
-                let tmp = regs.take(false);
+                let tmp = regs.take(reduction.is_some());
                 ops.push(MicroOp {
                     op,
                     a,
@@ -754,7 +763,12 @@ unsafe fn load(dst: &mut [f32], ptr: *const u8, ty: NxType, start: usize) {
             }
         }
         NxType::F16 => {
-            for (d, &x) in dst.iter_mut().zip(raw((ptr as *const u16).add(start), n)) {
+            let h = raw((ptr as *const u16).add(start), n);
+            #[cfg(target_arch = "x86_64")]
+            if super::kernels::f16c::available() {
+                return super::kernels::f16c::load(dst, h);
+            }
+            for (d, &x) in dst.iter_mut().zip(h) {
                 *d = f16_value(x);
             }
         }
@@ -813,6 +827,25 @@ unsafe fn load_input(
     }
 }
 
+/// Stores f32 values already rounded to `ty` (f16 or bf16) as its bits.
+#[inline(always)]
+fn store_half(halves: &mut [u16], values: &[f32], ty: NxType) {
+    if ty == NxType::F16 {
+        #[cfg(target_arch = "x86_64")]
+        if super::kernels::f16c::available() && halves.len() == values.len() {
+            // SAFETY: the CPU has F16C; the slices have the same length
+            return unsafe { super::kernels::f16c::store(halves, values) };
+        }
+        for (h, &v) in halves.iter_mut().zip(values) {
+            *h = f16_bits(v);
+        }
+    } else {
+        for (h, &v) in halves.iter_mut().zip(values) {
+            *h = bf16_bits(v);
+        }
+    }
+}
+
 pub(crate) fn has_avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -868,13 +901,23 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
     let staged_in: Vec<usize> = (0..kernel.n_full)
         .filter(|&i| kernel.full_types[i] != NxType::F32 || kernel.periods[i] < kernel.numel)
         .collect();
+    // outputs with one value per row, and outputs stored in another type than f32 (staged
+    // in a register of their kind and converted when the block is done)
+    let row_out: Vec<bool> = (0..buf.outs.len())
+        .map(|o| kernel.ops.iter().any(|m| m.dst == Loc::RowOut(o)))
+        .collect();
+    let staged = |o: &usize| buf.outs[*o].1 != NxType::F32;
     let staged_out: Vec<usize> = (0..buf.outs.len())
-        .filter(|&o| buf.outs[o].1 != NxType::F32)
+        .filter(|o| staged(o) && !row_out[*o])
+        .collect();
+    let staged_rows: Vec<usize> = (0..buf.outs.len())
+        .filter(|o| staged(o) && row_out[*o])
         .collect();
     let n_stage = staged_in.len() + staged_out.len();
     let mut regs = vec![0f32; (kernel.n_regs + n_stage).max(1) * stride];
     let rp = regs.as_mut_ptr();
-    let mut row_regs = vec![0f32; kernel.n_row_regs.max(1) * row_stride];
+    let n_row_stage = kernel.n_row_regs + staged_rows.len();
+    let mut row_regs = vec![0f32; n_row_stage.max(1) * row_stride];
     let rrp = row_regs.as_mut_ptr();
     // staging register of each input / output, if any
     let mut in_reg = vec![usize::MAX; kernel.n_full];
@@ -885,6 +928,9 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
     for (k, &o) in staged_out.iter().enumerate() {
         out_reg[o] = kernel.n_regs + staged_in.len() + k;
     }
+    for (k, &o) in staged_rows.iter().enumerate() {
+        out_reg[o] = kernel.n_row_regs + k;
+    }
     let mut pos = start;
     while pos < end {
         let len = (end - pos).min(block);
@@ -894,6 +940,9 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
         let row = |l: Loc| -> &mut [f32] {
             match l {
                 Loc::RowReg(r) => std::slice::from_raw_parts_mut(rrp.add(r * row_stride), rows),
+                Loc::RowOut(o) if out_reg[o] != usize::MAX => {
+                    std::slice::from_raw_parts_mut(rrp.add(out_reg[o] * row_stride), rows)
+                }
                 Loc::RowOut(o) => std::slice::from_raw_parts_mut(
                     (buf.outs[o].0 as *mut f32).add(pos / row_len.max(1)),
                     rows,
@@ -967,6 +1016,17 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
                 apply::<F>(op.op, d, a, b, c);
             }
         }
+        for &o in &staged_rows {
+            // one half value per row
+            let (ptr, ty) = buf.outs[o];
+            let values = row(Loc::RowOut(o));
+            let at = pos / row_len.max(1);
+            store_half(
+                std::slice::from_raw_parts_mut((ptr as *mut u16).add(at), rows),
+                values,
+                ty,
+            );
+        }
         for &o in &staged_out {
             let (ptr, ty) = buf.outs[o];
             let values = reg(out_reg[o]);
@@ -974,14 +1034,7 @@ unsafe fn run_range<const F: bool>(kernel: &Kernel, buf: Buffers, start: usize, 
                 NxType::F16 | NxType::BF16 => {
                     // values already rounded to the type
                     let halves = std::slice::from_raw_parts_mut((ptr as *mut u16).add(pos), len);
-                    let bits = if ty == NxType::F16 {
-                        f16_bits
-                    } else {
-                        bf16_bits
-                    };
-                    for (h, &v) in halves.iter_mut().zip(values.iter()) {
-                        *h = bits(v);
-                    }
+                    store_half(halves, values, ty);
                 }
                 _ => {
                     // masks: 0.0 or 1.0
@@ -1126,7 +1179,7 @@ pub(crate) fn execute(
     let mut results = Vec::with_capacity(outs.len());
     for out in outs {
         let m = numel(&out.shape);
-        let row_out = out.ty == NxType::F32 && Some(m) == rows;
+        let row_out = (out.ty == NxType::F32 || is_half(out.ty)) && Some(m) == rows;
         let typed = matches!(
             out.ty,
             NxType::F32 | NxType::U8 | NxType::F16 | NxType::BF16

@@ -262,41 +262,101 @@ pub fn round_bf16(x: f32) -> f32 {
     }
 }
 
-/// The f16 bits of `x`, which is NaN or already an f16 value (see [`round_f16`]).
+/// The f16 bits of `x`, which is NaN or already an f16 value (see [`round_f16`]). Branch-free
+/// (selects), so that loops of it vectorize.
 #[inline(always)]
 pub fn f16_bits(x: f32) -> u16 {
     let b = x.to_bits();
-    let sign = ((b >> 16) & 0x8000) as u16;
-    let a = x.abs();
-    if x.is_nan() {
-        return sign | 0x7e00;
-    }
-    if a >= 65_520.0 {
-        return sign | 0x7c00;
-    }
-    if a < 6.103_515_6e-5 {
-        // subnormal: a multiple of 2^-24
-        return sign | (a * 16_777_216.0) as u16;
-    }
-    let exp = ((b >> 23) & 0xff) as i32 - 127 + 15;
-    sign | ((exp as u16) << 10) | ((b >> 13) & 0x3ff) as u16
+    let sign = (b >> 16) & 0x8000;
+    let a = b & 0x7fff_ffff;
+    // normal: rebias the exponent (127 - 15 = 112) and keep the top 10 mantissa bits
+    let normal = a.wrapping_sub(112 << 23) >> 13;
+    // subnormal (a multiple of 2^-24): adding 0.5, whose ulp is 2^-24, puts the count in the
+    // low mantissa bits
+    let sub = (f32::from_bits(a) + 0.5)
+        .to_bits()
+        .wrapping_sub(0x3f00_0000);
+    let r = if a < 0x3880_0000 { sub } else { normal };
+    let r = if a >= 0x477f_f000 { 0x7c00 } else { r };
+    let r = if a > 0x7f80_0000 { 0x7e00 } else { r };
+    (sign | r) as u16
 }
 
-/// The f32 value of f16 bits.
+/// The hardware conversions between f32 and f16 (x86 F16C: eight values per instruction, the
+/// IEEE conversion with ties to even, as LibTorch's), for blocks of f16 values; the functions
+/// above do the same one value at a time where it is missing, and for the tails.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod f16c {
+    use super::{f16_bits, f16_value, round_f16};
+    use std::arch::x86_64::*;
+
+    pub fn available() -> bool {
+        static DETECTED: once_cell::sync::Lazy<bool> = once_cell::sync::Lazy::new(|| {
+            is_x86_feature_detected!("avx") && is_x86_feature_detected!("f16c")
+        });
+        *DETECTED
+    }
+
+    /// `d[i] = round_f16(a[i])`. SAFETY: F16C is available; `d.len() == a.len()`.
+    #[target_feature(enable = "avx,f16c")]
+    pub unsafe fn round(d: &mut [f32], a: &[f32]) {
+        let n = d.len() / 8 * 8;
+        for i in (0..n).step_by(8) {
+            let h =
+                _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm256_loadu_ps(a.as_ptr().add(i)));
+            _mm256_storeu_ps(d.as_mut_ptr().add(i), _mm256_cvtph_ps(h));
+        }
+        for i in n..d.len() {
+            d[i] = round_f16(a[i]);
+        }
+    }
+
+    /// `d[i] = f16_value(h[i])`. SAFETY: F16C is available; `d.len() == h.len()`.
+    #[target_feature(enable = "avx,f16c")]
+    pub unsafe fn load(d: &mut [f32], h: &[u16]) {
+        let n = d.len() / 8 * 8;
+        for i in (0..n).step_by(8) {
+            let v = _mm_loadu_si128(h.as_ptr().add(i) as *const __m128i);
+            _mm256_storeu_ps(d.as_mut_ptr().add(i), _mm256_cvtph_ps(v));
+        }
+        for i in n..d.len() {
+            d[i] = f16_value(h[i]);
+        }
+    }
+
+    /// `o[i] = f16_bits(a[i])` for values already rounded to f16 (or NaN). SAFETY: F16C is
+    /// available; `o.len() == a.len()`.
+    #[target_feature(enable = "avx,f16c")]
+    pub unsafe fn store(o: &mut [u16], a: &[f32]) {
+        let n = o.len() / 8 * 8;
+        for i in (0..n).step_by(8) {
+            let h =
+                _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm256_loadu_ps(a.as_ptr().add(i)));
+            _mm_storeu_si128(o.as_mut_ptr().add(i) as *mut __m128i, h);
+        }
+        for i in n..o.len() {
+            o[i] = f16_bits(a[i]);
+        }
+    }
+}
+
+/// The f32 value of f16 bits. Branch-free (selects), so that loops of it vectorize.
 #[inline(always)]
 pub fn f16_value(h: u16) -> f32 {
-    let sign = ((h as u32) & 0x8000) << 16;
-    let (e, m) = (((h >> 10) & 0x1f) as u32, (h & 0x3ff) as u32);
-    let bits = match e {
-        0x1f => sign | 0x7f80_0000 | (m << 13),
-        0 => {
-            // subnormal: m * 2^-24
-            let v = m as f32 * 5.960_464_5e-8;
-            return if sign != 0 { -v } else { v };
-        }
-        _ => sign | ((e + 112) << 23) | (m << 13),
+    let h = h as u32;
+    let sign = (h & 0x8000) << 16;
+    let em = h & 0x7fff;
+    // normal: rebias the exponent; infinities and NaN: the exponent all ones
+    let normal = (em << 13) + (112 << 23);
+    let normal = if em >= 0x7c00 {
+        normal + (112 << 23)
+    } else {
+        normal
     };
-    f32::from_bits(bits)
+    // subnormal: m * 2^-24
+    let sub = ((em as i32) as f32 * 5.960_464_5e-8).to_bits();
+    let v = if em < 0x0400 { sub } else { normal };
+    f32::from_bits(sign | v)
 }
 
 /// The bf16 bits of `x`, which is NaN or already a bf16 value (see [`round_bf16`]).
@@ -424,7 +484,12 @@ pub fn apply<const F: bool>(op: FOp, d: &mut [f32], a: Src, b: Src, c: Src) {
         FOp::Le => binary_loop(d, a, b, |x, y| mask(x <= y)),
         FOp::Ge => binary_loop(d, a, b, |x, y| mask(x >= y)),
         FOp::Select => select_loop(d, a, b, c),
-        FOp::RoundF16 => unary_loop(d, a, round_f16),
+        FOp::RoundF16 => match a {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the CPU has F16C; `a` is as long as `d`
+            Src::V(a) if f16c::available() && a.len() == d.len() => unsafe { f16c::round(d, a) },
+            _ => unary_loop(d, a, round_f16),
+        },
         FOp::RoundBF16 => unary_loop(d, a, round_bf16),
         // reduce_rows runs these
         FOp::RowSum | FOp::RowMax | FOp::RowMin => {}
@@ -809,6 +874,50 @@ mod speed {
                 "{op:?}: avx2 {avx_ns:.3} ns/elem, portable {plain:.3} ns/elem {}",
                 d[7]
             );
+        }
+    }
+}
+/// `cargo test --release -p nx_engine half_speed -- --ignored --nocapture`: ns per element of
+/// the half conversions and rounding (AVX-512 build), beside `exp`.
+#[cfg(test)]
+mod half_speed {
+    use super::*;
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    unsafe fn go(which: u32, d: &mut [f32], a: &[f32], h: &[u16], o: &mut [u16]) {
+        match which {
+            0 => apply::<true>(FOp::RoundF16, d, Src::V(a), Src::C(0.0), Src::C(0.0)),
+            1 => apply::<true>(FOp::RoundBF16, d, Src::V(a), Src::C(0.0), Src::C(0.0)),
+            2 => {
+                for (d, &x) in d.iter_mut().zip(h) {
+                    *d = f16_value(x);
+                }
+            }
+            3 => {
+                for (o, &x) in o.iter_mut().zip(a) {
+                    *o = f16_bits(x);
+                }
+            }
+            _ => apply::<true>(FOp::Exp, d, Src::V(a), Src::C(0.0), Src::C(0.0)),
+        }
+    }
+    #[test]
+    #[ignore]
+    fn half_speed() {
+        let n = 2048;
+        let a: Vec<f32> = (0..n).map(|i| round_f16(i as f32 * 0.01 - 10.0)).collect();
+        let h: Vec<u16> = a.iter().map(|&x| f16_bits(x)).collect();
+        let mut d = vec![0f32; n];
+        let mut o = vec![0u16; n];
+        for which in 0..5 {
+            let mut best = f64::MAX;
+            for _ in 0..7 {
+                let t = std::time::Instant::now();
+                for _ in 0..5000 {
+                    unsafe { go(which, &mut d, std::hint::black_box(&a), &h, &mut o) };
+                }
+                best = best.min(t.elapsed().as_secs_f64() * 1e9 / (5000 * n) as f64);
+            }
+            println!("half op {which}: {best:.4} ns/elem {} {}", d[3], o[3]);
         }
     }
 }

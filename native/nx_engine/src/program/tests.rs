@@ -640,3 +640,145 @@ fn half_chains_fuse_and_round_like_the_backend() {
         }
     }
 }
+
+/// Softmax over rows in `ty`, its row sums an output too.
+pub(super) fn half_softmax_spec(ty: NxType, rows: i64, len: i64, fuse: bool) -> ProgramSpec {
+    use crate::ops::reduce::Reduction;
+    let (s, r) = ([rows, len], [rows, 1]);
+    let reduce = |op, arg, slot| Instr {
+        op: Op::Reduce {
+            op,
+            axes: vec![1],
+            keep: true,
+        },
+        args: vec![arg],
+        outs: out(slot, ty, &r),
+    };
+    let typed = |op: Op, args: Vec<usize>, slot: usize| Instr {
+        op,
+        args,
+        outs: out(slot, ty, &s),
+    };
+    let body = vec![
+        reduce(Reduction::Max, 0, 1),
+        typed(Op::Binary(BinaryOp::Subtract), vec![0, 1], 2),
+        typed(Op::Unary(UnaryOp::Exp), vec![2], 3),
+        reduce(Reduction::Sum, 3, 4),
+        typed(Op::Binary(BinaryOp::Divide), vec![3, 4], 5),
+    ];
+    ProgramSpec {
+        inputs: vec![(0, ty, s.to_vec())],
+        literals: vec![],
+        body,
+        outputs: vec![5, 4],
+        device: Device::Cpu,
+        fuse,
+    }
+}
+
+#[test]
+fn half_softmax_is_one_kernel_with_half_row_outputs() {
+    for ty in [NxType::F16, NxType::BF16] {
+        for (rows, len) in [(3i64, 5i64), (700, 33)] {
+            let x = Tensor::f_linspace(-6.0, 6.0, rows * len, (Kind::Float, Device::Cpu))
+                .unwrap()
+                .f_reshape([rows, len])
+                .unwrap()
+                .f_sin()
+                .unwrap()
+                .f_mul_scalar(4.0)
+                .unwrap()
+                .f_to_kind(ty.storage_kind())
+                .unwrap();
+            let inputs = || {
+                vec![Val {
+                    t: x.shallow_clone(),
+                    ty,
+                }]
+            };
+            let fused = build(half_softmax_spec(ty, rows, len, true)).unwrap();
+            assert_eq!(fused.fused_groups(), 1, "{ty:?}");
+            let plain = build(half_softmax_spec(ty, rows, len, false)).unwrap();
+            let (a, b) = (
+                run(&fused, inputs()).unwrap(),
+                run(&plain, inputs()).unwrap(),
+            );
+            // sums in another order may round to the neighbouring half value
+            let ulp = if ty == NxType::F16 {
+                1.0 / 1024.0
+            } else {
+                1.0 / 128.0
+            };
+            for (k, (a, b)) in a.iter().zip(&b).enumerate() {
+                assert_eq!(a.t.kind(), b.t.kind(), "{ty:?} out {k}");
+                assert_eq!(a.t.size(), b.t.size(), "{ty:?} out {k}");
+                let fa = to_vec(&a.t.to_kind(Kind::Float));
+                let fb = to_vec(&b.t.to_kind(Kind::Float));
+                for (p, q) in fa.iter().zip(&fb) {
+                    assert!(
+                        (p - q).abs() <= 2.0 * ulp * q.abs().max(ulp),
+                        "{ty:?} out {k}: {p} vs {q}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore]
+fn half_softmax_speed() {
+    for ty in [NxType::F32, NxType::F16, NxType::BF16] {
+        let (rows, len) = (1024i64, 1024i64);
+        let x = Tensor::f_rand([rows, len], (Kind::Float, Device::Cpu))
+            .unwrap()
+            .f_to_kind(ty.storage_kind())
+            .unwrap();
+        let p = build(half_softmax_spec(ty, rows, len, true)).unwrap();
+        let mut v: Vec<f64> = (0..30)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                run(
+                    &p,
+                    vec![Val {
+                        t: x.shallow_clone(),
+                        ty,
+                    }],
+                )
+                .unwrap();
+                t.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        println!("{ty:?} softmax: {:.0} us (min {:.0})", v[15], v[0]);
+    }
+}
+
+#[test]
+#[ignore]
+fn half_chain_speed() {
+    let n = 1i64 << 20;
+    for ty in [NxType::F32, NxType::F16, NxType::BF16] {
+        let x = Tensor::f_rand([n], (Kind::Float, Device::Cpu))
+            .unwrap()
+            .f_to_kind(ty.storage_kind())
+            .unwrap();
+        let p = build(half_spec(ty, n, true)).unwrap();
+        let mut v: Vec<f64> = (0..30)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                run(
+                    &p,
+                    vec![Val {
+                        t: x.shallow_clone(),
+                        ty,
+                    }],
+                )
+                .unwrap();
+                t.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        println!("{ty:?} chain: {:.0} us (min {:.0})", v[15], v[0]);
+    }
+}
