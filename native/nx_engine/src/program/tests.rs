@@ -725,21 +725,18 @@ fn half_softmax_is_one_kernel_with_half_row_outputs() {
     }
 }
 
+/// Fused f32, f16 and bf16 programs on one thread: the W2-like chain of `half_spec` on 2^20
+/// elements and the softmax of `half_softmax_spec` on 1024x1024 (run with `--ignored
+/// --nocapture`).
 #[test]
 #[ignore]
-fn half_softmax_speed() {
-    for ty in [NxType::F32, NxType::F16, NxType::BF16] {
-        let (rows, len) = (1024i64, 1024i64);
-        let x = Tensor::f_rand([rows, len], (Kind::Float, Device::Cpu))
-            .unwrap()
-            .f_to_kind(ty.storage_kind())
-            .unwrap();
-        let p = build(half_softmax_spec(ty, rows, len, true)).unwrap();
+fn half_speed() {
+    let median_us = |p: &super::Program, x: &Tensor, ty: NxType| {
         let mut v: Vec<f64> = (0..30)
             .map(|_| {
                 let t = std::time::Instant::now();
                 run(
-                    &p,
+                    p,
                     vec![Val {
                         t: x.shallow_clone(),
                         ty,
@@ -750,35 +747,21 @@ fn half_softmax_speed() {
             })
             .collect();
         v.sort_by(|a, b| a.total_cmp(b));
-        println!("{ty:?} softmax: {:.0} us (min {:.0})", v[15], v[0]);
-    }
-}
-
-#[test]
-#[ignore]
-fn half_chain_speed() {
-    let n = 1i64 << 20;
+        v[15]
+    };
     for ty in [NxType::F32, NxType::F16, NxType::BF16] {
-        let x = Tensor::f_rand([n], (Kind::Float, Device::Cpu))
-            .unwrap()
-            .f_to_kind(ty.storage_kind())
-            .unwrap();
-        let p = build(half_spec(ty, n, true)).unwrap();
-        let mut v: Vec<f64> = (0..30)
-            .map(|_| {
-                let t = std::time::Instant::now();
-                run(
-                    &p,
-                    vec![Val {
-                        t: x.shallow_clone(),
-                        ty,
-                    }],
-                )
-                .unwrap();
-                t.elapsed().as_secs_f64() * 1e6
-            })
-            .collect();
-        v.sort_by(|a, b| a.total_cmp(b));
-        println!("{ty:?} chain: {:.0} us (min {:.0})", v[15], v[0]);
+        let x = |shape: &[i64]| {
+            Tensor::f_rand(shape, (Kind::Float, Device::Cpu))
+                .unwrap()
+                .f_to_kind(ty.storage_kind())
+                .unwrap()
+        };
+        let chain = build(half_spec(ty, 1 << 20, true)).unwrap();
+        let softmax = build(half_softmax_spec(ty, 1024, 1024, true)).unwrap();
+        println!(
+            "{ty:?}: chain {:.0} us, softmax {:.0} us",
+            median_us(&chain, &x(&[1 << 20]), ty),
+            median_us(&softmax, &x(&[1024, 1024]), ty)
+        );
     }
 }
