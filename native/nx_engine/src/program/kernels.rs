@@ -532,12 +532,67 @@ pub fn reduce_rows(op: FOp, d: &mut [f32], a: &[f32]) {
     if len == 0 {
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if op != FOp::RowSum && len >= 64 && super::fuse::has_avx512() {
+        for (d, row) in d.iter_mut().zip(a.chunks_exact(len)) {
+            // SAFETY: the CPU has AVX-512F
+            *d = unsafe { extreme_avx512(row, op == FOp::RowMax) };
+        }
+        return;
+    }
     for (d, row) in d.iter_mut().zip(a.chunks_exact(len)) {
         *d = match op {
             FOp::RowSum => fold_lanes(row, 0.0, |x, y| x + y),
             FOp::RowMax => fold_lanes(row, f32::NEG_INFINITY, max),
             _ => fold_lanes(row, f32::INFINITY, min),
         };
+    }
+}
+
+/// The maximum (or minimum) of `row`, NaN if it has one: four independent 16-lane
+/// accumulators of the hardware max/min (which does not propagate NaN), with NaN tracked
+/// apart in a mask. The generic fold's NaN-aware compare-and-select chain is latency-bound at
+/// about a third of this speed.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn extreme_avx512(row: &[f32], is_max: bool) -> f32 {
+    use std::arch::x86_64::*;
+    let pick = |a: __m512, b: __m512| {
+        if is_max {
+            _mm512_max_ps(a, b)
+        } else {
+            _mm512_min_ps(a, b)
+        }
+    };
+    let init = if is_max {
+        f32::NEG_INFINITY
+    } else {
+        f32::INFINITY
+    };
+    let mut acc = [_mm512_set1_ps(init); 4];
+    let mut nan: __mmask16 = 0;
+    let n = row.len() / 64 * 64;
+    let p = row.as_ptr();
+    for i in (0..n).step_by(64) {
+        for (k, acc) in acc.iter_mut().enumerate() {
+            let x = _mm512_loadu_ps(p.add(i + 16 * k));
+            nan |= _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x);
+            *acc = pick(*acc, x);
+        }
+    }
+    let all = pick(pick(acc[0], acc[1]), pick(acc[2], acc[3]));
+    let mut m = if is_max {
+        _mm512_reduce_max_ps(all)
+    } else {
+        _mm512_reduce_min_ps(all)
+    };
+    for &x in &row[n..] {
+        m = if is_max { max(m, x) } else { min(m, x) };
+    }
+    if nan != 0 {
+        f32::NAN
+    } else {
+        m
     }
 }
 
@@ -796,6 +851,40 @@ mod tests {
                 g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
                 "{h:#x}"
             );
+        }
+    }
+
+    #[test]
+    fn row_extremes_propagate_nan_wherever_it_is() {
+        // rows long enough for the AVX-512 path (where the CPU has it): NaN in the vector part,
+        // in the tail, or nowhere; infinities; every position of the extreme
+        for len in [64usize, 100, 1000] {
+            for case in 0..len + 3 {
+                let mut row: Vec<f32> = (0..len).map(|i| ((i * 37) % 101) as f32 - 50.0).collect();
+                match case {
+                    c if c < len => row[c] = 1000.0,
+                    c if c == len => row[len / 3] = f32::NAN,
+                    c if c == len + 1 => row[len - 1] = f32::NAN,
+                    _ => row[0] = f32::NEG_INFINITY,
+                }
+                let mut d = [0f32; 2];
+                let two: Vec<f32> = row.iter().chain(&row).copied().collect();
+                for (op, want) in [
+                    (
+                        FOp::RowMax,
+                        row.iter().copied().fold(f32::NEG_INFINITY, max),
+                    ),
+                    (FOp::RowMin, row.iter().copied().fold(f32::INFINITY, min)),
+                ] {
+                    reduce_rows(op, &mut d, &two);
+                    for got in d {
+                        assert!(
+                            got == want || (got.is_nan() && want.is_nan()),
+                            "{op:?} len {len} case {case}: {got} vs {want}"
+                        );
+                    }
+                }
+            }
         }
     }
 
