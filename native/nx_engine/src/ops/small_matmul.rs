@@ -90,6 +90,39 @@ fn dot<const F: bool>(a: &[f32], b: &[f32]) -> f32 {
     sum
 }
 
+/// The dot products of `a` with each of the four rows of `b4` (`4 x k`, row-major), with four
+/// independent sets of partial sums (as [`dot`], which it matches for each row up to the
+/// order of the final additions).
+#[inline(always)]
+fn dot4<const F: bool>(a: &[f32], b4: &[f32], k: usize) -> [f32; 4] {
+    let mut acc = [[0f32; 16]; 4];
+    let rows = [
+        &b4[..k],
+        &b4[k..2 * k],
+        &b4[2 * k..3 * k],
+        &b4[3 * k..4 * k],
+    ];
+    let whole = k / 16 * 16;
+    for i in (0..whole).step_by(16) {
+        let x = &a[i..i + 16];
+        for (acc, row) in acc.iter_mut().zip(rows) {
+            let y = &row[i..i + 16];
+            for l in 0..16 {
+                acc[l] = fma::<F>(x[l], y[l], acc[l]);
+            }
+        }
+    }
+    let mut out = [0f32; 4];
+    for ((o, acc), row) in out.iter_mut().zip(&acc).zip(rows) {
+        let mut sum: f32 = acc.iter().sum();
+        for i in whole..k {
+            sum = fma::<F>(a[i], row[i], sum);
+        }
+        *o = sum;
+    }
+    out
+}
+
 /// Rows `rows` of `c = a · b` for a row-major `a` (`m x k`) and `b` (`k x n`), by rows of `b`
 /// (`by_dot`: false) or for a row-major `bt = bᵀ` (`n x k`) by dot products (`by_dot`: true).
 #[inline(always)]
@@ -103,7 +136,18 @@ fn product_rows<const F: bool>(
 ) {
     for (a_row, c_row) in a.chunks_exact(k).zip(c.chunks_exact_mut(n)) {
         if by_dot {
-            for (y, bt_row) in c_row.iter_mut().zip(b.chunks_exact(k)) {
+            // four columns at a time: one dot product's chain of dependent FMAs leaves the
+            // FMA units idle most of the time; four share the loads of `a_row` and overlap
+            let mut ys = c_row.chunks_exact_mut(4);
+            let mut bts = b.chunks_exact(4 * k);
+            for (y, bt4) in (&mut ys).zip(&mut bts) {
+                y.copy_from_slice(&dot4::<F>(a_row, bt4, k));
+            }
+            for (y, bt_row) in ys
+                .into_remainder()
+                .iter_mut()
+                .zip(bts.remainder().chunks_exact(k))
+            {
                 *y = dot::<F>(a_row, bt_row);
             }
         } else {
@@ -391,5 +435,54 @@ mod tests {
             .unwrap()
             .is_none());
         assert!(row_times_matrix(&x, &w).unwrap().is_some());
+    }
+}
+
+#[cfg(test)]
+mod speed {
+    /// `cargo test --release -p nx_engine skinny_speed -- --ignored --nocapture`: dot
+    /// products one at a time against four at a time, `[128, 512] x [512, 10]`.
+    #[test]
+    #[ignore]
+    fn skinny_speed() {
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn one(a: &[f32], bt: &[f32], c: &mut [f32], k: usize) {
+            for (a_row, c_row) in a.chunks_exact(k).zip(c.chunks_exact_mut(10)) {
+                for (y, b) in c_row.iter_mut().zip(bt.chunks_exact(k)) {
+                    *y = super::dot::<true>(a_row, b);
+                }
+            }
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn four(a: &[f32], bt: &[f32], c: &mut [f32], k: usize) {
+            super::product_rows::<true>(a, bt, c, k, 10, true)
+        }
+        let k = 512;
+        let a: Vec<f32> = (0..128 * k).map(|i| (i % 17) as f32 * 0.1).collect();
+        let bt: Vec<f32> = (0..10 * k).map(|i| (i % 13) as f32 * 0.1).collect();
+        let (mut c1, mut c4) = (vec![0f32; 1280], vec![0f32; 1280]);
+        let mut best = [f64::MAX; 2];
+        for _ in 0..7 {
+            for (w, b) in best.iter_mut().enumerate() {
+                let t = std::time::Instant::now();
+                for _ in 0..200 {
+                    unsafe {
+                        if w == 0 {
+                            one(std::hint::black_box(&a), &bt, &mut c1, k)
+                        } else {
+                            four(std::hint::black_box(&a), &bt, &mut c4, k)
+                        }
+                    }
+                }
+                *b = b.min(t.elapsed().as_secs_f64() * 1e6 / 200.0);
+            }
+        }
+        for (x, y) in c1.iter().zip(&c4) {
+            assert!((x - y).abs() <= 1e-3 * x.abs().max(1.0));
+        }
+        println!(
+            "one at a time {:.1} us, four at a time {:.1} us",
+            best[0], best[1]
+        );
     }
 }
