@@ -28,6 +28,19 @@ defmodule Nx.Torch.LazyTest do
     Nx.divide(e, Nx.sum(e, axes: [-1], keep_axes: true))
   end
 
+  test "f32 results of f16 and bf16 operands are deferred and read the halves exactly" do
+    x = values({@rows, @cols}, 3)
+
+    for type <- [:f16, :bf16] do
+      h = Nx.as_type(Nx.divide(x, 8), type)
+      f = fn h, x -> Nx.exp(Nx.add(h, x)) |> Nx.multiply(Nx.subtract(x, h)) end
+      got = f.(h, x)
+      assert Nx.Torch.deferred?(got)
+      assert got.type == {:f, 32}
+      assert_all_close(reference(got), libtorch(f, [h, x]), rtol: 1.0e-6, atol: 1.0e-6)
+    end
+  end
+
   test "large f32 element-wise results are deferred; small, f64 and integer ones are not" do
     x = values({@rows, @cols}, 0)
     assert Nx.Torch.deferred?(Nx.add(x, 1.0))
