@@ -6,6 +6,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/EmptyTensor.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/addmm.h>
 #include <torch/headeronly/version.h>
 
 #include <dlfcn.h>
@@ -160,7 +161,14 @@ CachingCpuAllocator *caching_allocator() {
 
 }  // namespace
 
+// MKL's per-thread thread count (exported by libtorch_cpu.so, which links MKL statically).
+extern "C" int MKL_Set_Num_Threads_Local(int nthreads);
+
 extern "C" {
+
+// Sets how many threads MKL uses for calls made from the calling thread (0: MKL's global
+// setting again). Returns the previous per-thread value.
+int nx_mkl_local_threads(int n) { return MKL_Set_Num_Threads_Local(n); }
 
 // Makes the caching allocator LibTorch's CPU allocator. Called once, when the NIF loads, before
 // any tensor exists. `limit` bounds the bytes kept in the cache.
@@ -224,6 +232,19 @@ void *nx_addmm(const at::Tensor *self, const at::Tensor *mat1, const at::Tensor 
 int nx_tensor_is_unique(const at::Tensor *t) {
   if (!t->defined() || !t->has_storage()) return 0;
   return t->use_count() == 1 && t->storage().use_count() == 1 ? 1 : 0;
+}
+
+// out = self + alpha * (mat1 @ mat2) into an existing `out` (a row block of a larger result).
+// Returns 0, or -1 when LibTorch raised.
+int nx_addmm_out(const at::Tensor *out, const at::Tensor *self, const at::Tensor *mat1,
+                 const at::Tensor *mat2, double alpha) {
+  try {
+    at::Tensor target = *out;
+    at::addmm_out(target, *self, *mat1, *mat2, 1.0, alpha);
+    return 0;
+  } catch (...) {
+    return -1;
+  }
 }
 
 // Puts the calling thread in InferenceMode for the rest of its life. Autograd belongs to the

@@ -15,6 +15,14 @@ extern "C" {
     fn nx_lower_thread_priority(niceness: i32) -> i32;
     fn nx_empty_cpu(scalar_type: i32, dims: *const i64, ndim: i64) -> *mut std::ffi::c_void;
     fn nx_tensor_is_unique(t: *const torch_sys::C_tensor) -> i32;
+    fn nx_mkl_local_threads(n: i32) -> i32;
+    fn nx_addmm_out(
+        out: *const torch_sys::C_tensor,
+        this: *const torch_sys::C_tensor,
+        mat1: *const torch_sys::C_tensor,
+        mat2: *const torch_sys::C_tensor,
+        alpha: f64,
+    ) -> i32;
     fn nx_addmm(
         this: *const torch_sys::C_tensor,
         mat1: *const torch_sys::C_tensor,
@@ -41,11 +49,43 @@ pub fn addmm(
     Ok(unsafe { tch::Tensor::from_ptr(ptr as *mut torch_sys::C_tensor) })
 }
 
+/// Sets how many threads MKL uses for calls from the calling thread (0: MKL's global setting
+/// again, which LibTorch sets to its intra-op thread count). Returns the previous value.
+pub fn mkl_local_threads(n: i32) -> i32 {
+    // SAFETY: MKL's thread-local setting, for this thread only.
+    unsafe { nx_mkl_local_threads(n) }
+}
+
 /// Whether `t` is the only handle on its tensor and on its storage (nothing else can see its
 /// memory), so that overwriting it in place is invisible to everything else.
 pub fn is_unique(t: &tch::Tensor) -> bool {
     // SAFETY: a live tensor for the duration of the call; the shim only reads reference counts.
     unsafe { nx_tensor_is_unique(t.as_ptr()) == 1 }
+}
+
+/// `out = w + alpha * (mat1 @ mat2)` into `out`, an existing tensor of the result's shape (a
+/// row block of a larger one). The caller checks the shapes and kinds.
+pub fn addmm_out(
+    out: &tch::Tensor,
+    w: &tch::Tensor,
+    mat1: &tch::Tensor,
+    mat2: &tch::Tensor,
+    alpha: f64,
+) -> crate::Result<()> {
+    // SAFETY: four live tensors for the duration of the call; the shim catches C++ exceptions.
+    let rc = unsafe {
+        nx_addmm_out(
+            out.as_ptr(),
+            w.as_ptr(),
+            mat1.as_ptr(),
+            mat2.as_ptr(),
+            alpha,
+        )
+    };
+    if rc != 0 {
+        return Err(crate::EngineError::argument("addmm: LibTorch failed"));
+    }
+    Ok(())
 }
 
 /// A new uninitialized contiguous CPU tensor of `kind` and `shape`, made without going through
