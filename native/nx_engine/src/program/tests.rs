@@ -585,6 +585,36 @@ pub(super) fn half_spec(ty: NxType, n: i64, fuse: bool) -> ProgramSpec {
     }
 }
 
+/// One unit in the last place of a half type near 1.
+fn half_ulp(ty: NxType) -> f32 {
+    if ty == NxType::F16 {
+        1.0 / 1024.0
+    } else {
+        1.0 / 128.0
+    }
+}
+
+/// The outputs of `spec` fused (asserting it is one kernel) and unfused, on `x` of type `ty`.
+fn fused_and_plain(
+    spec: impl Fn(bool) -> ProgramSpec,
+    x: &Tensor,
+    ty: NxType,
+) -> (Vec<Val>, Vec<Val>) {
+    let inputs = || {
+        vec![Val {
+            t: x.shallow_clone(),
+            ty,
+        }]
+    };
+    let fused = build(spec(true)).unwrap();
+    assert_eq!(fused.fused_groups(), 1, "{ty:?}");
+    let plain = build(spec(false)).unwrap();
+    (
+        run(&fused, inputs()).unwrap(),
+        run(&plain, inputs()).unwrap(),
+    )
+}
+
 #[test]
 fn half_chains_fuse_and_round_like_the_backend() {
     for ty in [NxType::F16, NxType::BF16] {
@@ -593,26 +623,10 @@ fn half_chains_fuse_and_round_like_the_backend() {
                 .unwrap()
                 .f_to_kind(ty.storage_kind())
                 .unwrap();
-            let inputs = || {
-                vec![Val {
-                    t: x.shallow_clone(),
-                    ty,
-                }]
-            };
-            let fused = build(half_spec(ty, n, true)).unwrap();
-            assert_eq!(fused.fused_groups(), 1, "{ty:?}");
-            let plain = build(half_spec(ty, n, false)).unwrap();
-            let (a, b) = (
-                run(&fused, inputs()).unwrap(),
-                run(&plain, inputs()).unwrap(),
-            );
+            let (a, b) = fused_and_plain(|fuse| half_spec(ty, n, fuse), &x, ty);
             // the half type's spacing near 1: results differ at most where exp or tanh (a
             // different f32 approximation) lands on the other side of a rounding boundary
-            let ulp = if ty == NxType::F16 {
-                1.0 / 1024.0
-            } else {
-                1.0 / 128.0
-            };
+            let ulp = half_ulp(ty);
             for (k, (a, b)) in a.iter().zip(&b).enumerate() {
                 assert_eq!(a.ty, b.ty);
                 assert_eq!(a.t.kind(), b.t.kind(), "{ty:?} out {k}");
@@ -690,25 +704,9 @@ fn half_softmax_is_one_kernel_with_half_row_outputs() {
                 .unwrap()
                 .f_to_kind(ty.storage_kind())
                 .unwrap();
-            let inputs = || {
-                vec![Val {
-                    t: x.shallow_clone(),
-                    ty,
-                }]
-            };
-            let fused = build(half_softmax_spec(ty, rows, len, true)).unwrap();
-            assert_eq!(fused.fused_groups(), 1, "{ty:?}");
-            let plain = build(half_softmax_spec(ty, rows, len, false)).unwrap();
-            let (a, b) = (
-                run(&fused, inputs()).unwrap(),
-                run(&plain, inputs()).unwrap(),
-            );
+            let (a, b) = fused_and_plain(|fuse| half_softmax_spec(ty, rows, len, fuse), &x, ty);
             // sums in another order may round to the neighbouring half value
-            let ulp = if ty == NxType::F16 {
-                1.0 / 1024.0
-            } else {
-                1.0 / 128.0
-            };
+            let ulp = half_ulp(ty);
             for (k, (a, b)) in a.iter().zip(&b).enumerate() {
                 assert_eq!(a.t.kind(), b.t.kind(), "{ty:?} out {k}");
                 assert_eq!(a.t.size(), b.t.size(), "{ty:?} out {k}");
