@@ -460,6 +460,7 @@ pub fn compute(lazy: &Lazy, shape: &[i64]) -> Result<Tensor> {
     } else {
         0
     };
+    fuse::peephole(&mut ops);
     let kernel = Kernel {
         numel: numel(family),
         n_full: ins.len(),

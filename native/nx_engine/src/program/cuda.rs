@@ -133,6 +133,7 @@ fn expr(op: FOp, a: &str, b: &str, c: &str) -> String {
         FOp::Neg => format!("(-{a})"),
         FOp::Abs => format!("fabsf({a})"),
         FOp::Exp => format!("expf({a})"),
+        FOp::ExpSub => format!("expf({a} - {b})"),
         FOp::Log => format!("logf({a})"),
         FOp::Tanh => format!("tanhf({a})"),
         FOp::Sigmoid => format!("nx_sigmoid({a})"),

@@ -49,6 +49,44 @@ impl Loc {
     }
 }
 
+/// Merges a subtraction into the `exp` that is its only reader ([`FOp::ExpSub`]): one pass
+/// over the block instead of two. Only when the difference lives in a register that nothing
+/// after the `exp` reads before writing it again, and the `exp`'s destination is neither
+/// operand of the subtraction (a destination never aliases a source).
+pub(crate) fn peephole(ops: &mut Vec<MicroOp>) {
+    let reads = |m: &MicroOp, l: Loc| [m.a, m.b, m.c][..m.op.arity()].contains(&l);
+    let mut i = 0;
+    while i + 1 < ops.len() {
+        let (sub, exp) = (&ops[i], &ops[i + 1]);
+        let tmp = sub.dst;
+        let candidate = sub.op == FOp::Sub
+            && exp.op == FOp::Exp
+            && exp.a == tmp
+            && matches!(tmp, Loc::Reg(_) | Loc::RowReg(_))
+            && exp.dst != sub.a
+            && exp.dst != sub.b
+            && exp.dst.is_row() == tmp.is_row();
+        let dead_after = candidate
+            && ops[i + 2..]
+                .iter()
+                .take_while(|m| m.dst != tmp || reads(m, tmp))
+                .all(|m| !reads(m, tmp));
+        if candidate && dead_after {
+            let (a, b, dst) = (sub.a, sub.b, exp.dst);
+            ops[i + 1] = MicroOp {
+                op: FOp::ExpSub,
+                a,
+                b,
+                c: a,
+                dst,
+            };
+            ops.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+}
+
 /// Register allocation while a kernel is built: element and row registers, reused once the
 /// value they hold is read for the last time.
 #[derive(Default)]
@@ -702,6 +740,7 @@ fn build_kernel(
     let repeats = layouts.iter().map(|l| l.1).collect();
     let mut args = full_inputs;
     args.extend(scalar_inputs);
+    peephole(&mut ops);
     Instr {
         op: Op::Fused(Box::new(Kernel {
             numel: n,
@@ -1223,7 +1262,59 @@ pub(crate) fn execute(
 
 #[cfg(test)]
 mod tests {
-    use super::layout;
+    use super::{layout, peephole, FOp, Loc, MicroOp};
+
+    fn m(op: FOp, a: Loc, b: Loc, dst: Loc) -> MicroOp {
+        MicroOp {
+            op,
+            a,
+            b,
+            c: a,
+            dst,
+        }
+    }
+
+    #[test]
+    fn a_subtraction_read_only_by_exp_merges_into_it() {
+        use Loc::*;
+        // softmax: x - max(x) read only by exp
+        let mut ops = vec![
+            m(FOp::RowMax, In(0), In(0), RowReg(0)),
+            m(FOp::Sub, In(0), RowReg(0), Reg(0)),
+            m(FOp::Exp, Reg(0), Reg(0), Reg(1)),
+            m(FOp::RowSum, Reg(1), Reg(1), RowReg(1)),
+            m(FOp::Div, Reg(1), RowReg(1), Out(0)),
+        ];
+        peephole(&mut ops);
+        let kinds: Vec<FOp> = ops.iter().map(|o| o.op).collect();
+        assert_eq!(kinds, [FOp::RowMax, FOp::ExpSub, FOp::RowSum, FOp::Div]);
+        assert_eq!((ops[1].a, ops[1].b, ops[1].dst), (In(0), RowReg(0), Reg(1)));
+        // the difference is read again later: kept
+        let mut ops = vec![
+            m(FOp::Sub, In(0), In(1), Reg(0)),
+            m(FOp::Exp, Reg(0), Reg(0), Reg(1)),
+            m(FOp::Mul, Reg(1), Reg(0), Out(0)),
+        ];
+        peephole(&mut ops);
+        assert_eq!(ops.len(), 3);
+        // ... unless it was written again first
+        let mut ops = vec![
+            m(FOp::Sub, In(0), In(1), Reg(0)),
+            m(FOp::Exp, Reg(0), Reg(0), Reg(1)),
+            m(FOp::Neg, In(0), In(0), Reg(0)),
+            m(FOp::Mul, Reg(1), Reg(0), Out(0)),
+        ];
+        peephole(&mut ops);
+        assert_eq!(ops.len(), 3);
+        // the exp writes where an operand of the subtraction was: kept (no aliasing)
+        let mut ops = vec![
+            m(FOp::Neg, In(0), In(0), Reg(0)),
+            m(FOp::Sub, Reg(0), In(1), Reg(1)),
+            m(FOp::Exp, Reg(1), Reg(1), Reg(0)),
+        ];
+        peephole(&mut ops);
+        assert_eq!(ops.len(), 3);
+    }
 
     #[test]
     fn layouts_of_broadcast_operands() {

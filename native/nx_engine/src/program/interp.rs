@@ -59,6 +59,7 @@ fn apply(op: FOp, a: &Tensor, b: &Tensor, c: &Tensor) -> Result<Tensor> {
         FOp::Neg => a.f_neg(),
         FOp::Abs => a.f_abs(),
         FOp::Exp => a.f_exp(),
+        FOp::ExpSub => a.f_sub(b).and_then(|d| d.f_exp()),
         FOp::Log => a.f_log(),
         FOp::Tanh => a.f_tanh(),
         FOp::Sigmoid => a.f_sigmoid(),

@@ -60,6 +60,9 @@ pub enum FOp {
     RoundF16,
     /// The value rounded to the nearest bf16 (ties to even), kept as f32.
     RoundBF16,
+    /// `exp(a - b)` in one pass: a subtraction read only by an `exp` (softmax, logsumexp),
+    /// merged by [`super::fuse::peephole`]; the same two roundings as the two operations.
+    ExpSub,
 }
 
 impl FOp {
@@ -77,7 +80,8 @@ impl FOp {
             | FOp::Lt
             | FOp::Gt
             | FOp::Le
-            | FOp::Ge => 2,
+            | FOp::Ge
+            | FOp::ExpSub => 2,
             FOp::Select => 3,
             _ => 1,
         }
@@ -87,6 +91,7 @@ impl FOp {
     pub fn ns_per_element(self) -> f64 {
         match self {
             FOp::Exp => 0.5,
+            FOp::ExpSub => 0.52,
             FOp::Log => 0.5,
             FOp::Tanh => 0.35,
             FOp::Sigmoid => 0.6,
@@ -471,6 +476,7 @@ pub fn apply<const F: bool>(op: FOp, d: &mut [f32], a: Src, b: Src, c: Src) {
         FOp::Neg => unary_loop(d, a, |x| -x),
         FOp::Abs => unary_loop(d, a, f32::abs),
         FOp::Exp => unary_loop(d, a, exp::<F>),
+        FOp::ExpSub => binary_loop(d, a, b, |x, y| exp::<F>(x - y)),
         FOp::Log => unary_loop(d, a, log::<F>),
         FOp::Tanh => unary_loop(d, a, tanh::<F>),
         FOp::Sigmoid => unary_loop(d, a, sigmoid::<F>),
