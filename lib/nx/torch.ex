@@ -71,7 +71,11 @@ defmodule Nx.Torch do
   helper threads, one per LibTorch thread beyond the first, started when the
   NIF loads: they stay awake for 50 µs after each kernel, so that the
   kernels of a compiled program do not pay for waking LibTorch's OpenMP
-  workers each time, and then sleep. `NX_TORCH_SPLIT=0` starts none.
+  workers each time, and then sleep. `NX_TORCH_SPLIT=0` starts none. Large
+  f32 and f64 matrix products use them too: one block of rows per core,
+  each computed by MKL single-threaded, since MKL's own threads sleep at
+  every synchronization under `OMP_WAIT_POLICY=passive`
+  (`NX_TORCH_SPLIT_MM=0` leaves them to MKL's threads).
 
   Large operations run on dirty schedulers at a lower OS priority (nice 10;
   `NX_TORCH_NICE=n` for another niceness, `NX_TORCH_NICE=idle` for Linux's
