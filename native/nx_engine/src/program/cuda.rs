@@ -549,16 +549,15 @@ fn function(ordinal: usize, code: &str) -> Compiled {
     c
 }
 
-fn set_aside(ordinal: usize, code: &str, checked: bool) {
+/// Records the first-run check of a compiled kernel: checked when it agreed with the LibTorch
+/// evaluation, set aside when it did not.
+fn record_check(ordinal: usize, code: &str, agreed: bool) {
     let mut kernels = KERNELS.lock();
     if let Some(c) = kernels.get_mut(&(ordinal, code.to_string())) {
-        *c = match c {
-            Compiled::Ready { f, .. } if checked => Compiled::Ready {
-                f: f.clone(),
-                checked: true,
-            },
-            _ => Compiled::SetAside,
-        };
+        match c {
+            Compiled::Ready { checked, .. } if agreed => *checked = true,
+            _ => *c = Compiled::SetAside,
+        }
     }
 }
 
@@ -675,7 +674,7 @@ pub fn run(kernel: &Kernel, inputs: Vec<(Tensor, NxType)>, outs: &[Out]) -> Resu
     if !checked {
         let expected = interp::run(kernel, inputs, outs)?;
         let ok = agree(&results, &expected);
-        set_aside(ordinal, &src.code, ok);
+        record_check(ordinal, &src.code, ok);
         if !ok {
             eprintln!("nx_torch: a fused CUDA kernel disagreed with LibTorch's operations and was set aside");
             return Ok(expected);

@@ -333,7 +333,7 @@ fn torch_evaluation_matches_the_cpu_executor() {
 #[test]
 fn sources_are_generated_for_every_case() {
     for case in cases() {
-        let types: Vec<NxType> = case.outs.iter().map(|o| o.ty).collect();
+        let types = cuda::out_types(&case.outs);
         let src = source(&case.kernel, &types).expect(case.name);
         assert!(src.code.contains(&format!("void {ENTRY}(")));
         assert_eq!(src.row_kernel, case.kernel.row_len > 0);
@@ -345,7 +345,7 @@ fn sources_are_generated_for_every_case() {
     }
     // an output type the kernels do not write
     let case = element_case(1200);
-    let mut types: Vec<NxType> = case.outs.iter().map(|o| o.ty).collect();
+    let mut types = cuda::out_types(&case.outs);
     types[0] = NxType::F64;
     assert!(source(&case.kernel, &types).is_none());
 }
@@ -364,7 +364,7 @@ fn planned_sources() -> Vec<String> {
         let program = super::build::build(spec).unwrap();
         for instr in &program.body.instrs {
             if let super::Op::Fused(k) = &instr.op {
-                let types: Vec<NxType> = instr.outs.iter().map(|o| o.ty).collect();
+                let types = cuda::out_types(&instr.outs);
                 v.push(
                     source(k, &types)
                         .expect("a planned kernel has a source")
@@ -386,7 +386,7 @@ fn generated_sources_compile_with_nvrtc() {
     let mut sources: Vec<String> = cases()
         .iter()
         .map(|case| {
-            let types: Vec<NxType> = case.outs.iter().map(|o| o.ty).collect();
+            let types = cuda::out_types(&case.outs);
             source(&case.kernel, &types).unwrap().code
         })
         .collect();
@@ -514,7 +514,7 @@ fn generated_kernels_compute_what_the_cpu_executor_does() {
     let dir = std::env::temp_dir().join(format!("nx_cuda_emulation_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (k, case) in cases().into_iter().enumerate() {
-        let types: Vec<NxType> = case.outs.iter().map(|o| o.ty).collect();
+        let types = cuda::out_types(&case.outs);
         let src = source(&case.kernel, &types).unwrap();
         // fewer blocks than the work needs, so the grid-stride loops go round
         let (blocks, threads) = if src.row_kernel {

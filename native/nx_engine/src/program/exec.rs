@@ -46,88 +46,65 @@ pub fn in_place_runs() -> u64 {
     IN_PLACE_RUNS.with(|c| c.get())
 }
 
-fn in_place_unary(op: UnaryOp) -> bool {
-    use UnaryOp::*;
-    matches!(
-        op,
-        Exp | Expm1
-            | Log
-            | Log1p
-            | Sigmoid
-            | Cos
-            | Sin
-            | Tan
-            | Cosh
-            | Sinh
-            | Tanh
-            | Acos
-            | Asin
-            | Atan
-            | Acosh
-            | Asinh
-            | Atanh
-            | Sqrt
-            | Rsqrt
-            | Erf
-            | Erfc
-            | ErfInv
-            | Abs
-            | Negate
-            | Ceil
-            | Floor
-    )
+type TchResult = std::result::Result<Tensor, tch::TchError>;
+
+/// LibTorch's in-place kernel of an operation whose out-of-place path (for a type it computes
+/// in directly) is the same kernel writing a new tensor.
+enum InPlace {
+    Unary(fn(&mut Tensor) -> TchResult),
+    Binary(fn(&mut Tensor, &Tensor) -> TchResult),
 }
 
-fn in_place_binary(op: BinaryOp) -> bool {
-    use BinaryOp::*;
-    matches!(op, Add | Subtract | Multiply | Divide | Max | Min)
-}
-
-fn unary_in_place(op: UnaryOp, t: &mut Tensor) -> Result<()> {
-    use UnaryOp::*;
-    let r = match op {
-        Exp => t.f_exp_(),
-        Expm1 => t.f_expm1_(),
-        Log => t.f_log_(),
-        Log1p => t.f_log1p_(),
-        Sigmoid => t.f_sigmoid_(),
-        Cos => t.f_cos_(),
-        Sin => t.f_sin_(),
-        Tan => t.f_tan_(),
-        Cosh => t.f_cosh_(),
-        Sinh => t.f_sinh_(),
-        Tanh => t.f_tanh_(),
-        Acos => t.f_acos_(),
-        Asin => t.f_asin_(),
-        Atan => t.f_atan_(),
-        Acosh => t.f_acosh_(),
-        Asinh => t.f_asinh_(),
-        Atanh => t.f_atanh_(),
-        Sqrt => t.f_sqrt_(),
-        Rsqrt => t.f_rsqrt_(),
-        Erf => t.f_erf_(),
-        Erfc => t.f_erfc_(),
-        ErfInv => t.f_erfinv_(),
-        Abs => t.f_abs_(),
-        Negate => t.f_neg_(),
-        Ceil => t.f_ceil_(),
-        Floor => t.f_floor_(),
-        _ => return Err(EngineError::argument("program: no in-place form")),
-    };
-    r.map(drop).ctx(op.name())
-}
-
-fn binary_in_place(op: BinaryOp, t: &mut Tensor, b: &Tensor) -> Result<()> {
-    let r = match op {
-        BinaryOp::Add => t.f_add_(b),
-        BinaryOp::Subtract => t.f_sub_(b),
-        BinaryOp::Multiply => t.f_mul_(b),
-        BinaryOp::Divide => t.f_div_(b),
-        BinaryOp::Max => t.f_maximum_out(t, b),
-        BinaryOp::Min => t.f_minimum_out(t, b),
-        _ => return Err(EngineError::argument("program: no in-place form")),
-    };
-    r.map(drop).ctx(op.name())
+impl InPlace {
+    fn of(op: &Op) -> Option<InPlace> {
+        use BinaryOp as B;
+        use UnaryOp as U;
+        let unary: fn(&mut Tensor) -> TchResult = match op {
+            Op::Binary(b) => {
+                let f: fn(&mut Tensor, &Tensor) -> TchResult = match b {
+                    B::Add => |t, b| t.f_add_(b),
+                    B::Subtract => |t, b| t.f_sub_(b),
+                    B::Multiply => |t, b| t.f_mul_(b),
+                    B::Divide => |t, b| t.f_div_(b),
+                    B::Max => |t, b| t.f_maximum_out(t, b),
+                    B::Min => |t, b| t.f_minimum_out(t, b),
+                    _ => return None,
+                };
+                return Some(InPlace::Binary(f));
+            }
+            Op::Unary(u) => match u {
+                U::Exp => |t| t.f_exp_(),
+                U::Expm1 => |t| t.f_expm1_(),
+                U::Log => |t| t.f_log_(),
+                U::Log1p => |t| t.f_log1p_(),
+                U::Sigmoid => |t| t.f_sigmoid_(),
+                U::Cos => |t| t.f_cos_(),
+                U::Sin => |t| t.f_sin_(),
+                U::Tan => |t| t.f_tan_(),
+                U::Cosh => |t| t.f_cosh_(),
+                U::Sinh => |t| t.f_sinh_(),
+                U::Tanh => |t| t.f_tanh_(),
+                U::Acos => |t| t.f_acos_(),
+                U::Asin => |t| t.f_asin_(),
+                U::Atan => |t| t.f_atan_(),
+                U::Acosh => |t| t.f_acosh_(),
+                U::Asinh => |t| t.f_asinh_(),
+                U::Atanh => |t| t.f_atanh_(),
+                U::Sqrt => |t| t.f_sqrt_(),
+                U::Rsqrt => |t| t.f_rsqrt_(),
+                U::Erf => |t| t.f_erf_(),
+                U::Erfc => |t| t.f_erfc_(),
+                U::ErfInv => |t| t.f_erfinv_(),
+                U::Abs => |t| t.f_abs_(),
+                U::Negate => |t| t.f_neg_(),
+                U::Ceil => |t| t.f_ceil_(),
+                U::Floor => |t| t.f_floor_(),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        Some(InPlace::Unary(unary))
+    }
 }
 
 /// Runs `program` on `inputs` (tensors with their Nx types, in the order of the program's
@@ -268,12 +245,10 @@ impl Frame {
         let (Some(out), Some(&s)) = (instr.outs.first(), instr.args.first()) else {
             return Ok(false);
         };
-        let supported = match &instr.op {
-            Op::Unary(op) => in_place_unary(*op),
-            Op::Binary(op) => in_place_binary(*op),
-            _ => false,
+        let Some(kernel) = InPlace::of(&instr.op) else {
+            return Ok(false);
         };
-        if !supported || instr.outs.len() != 1 || !dead.contains(&s) {
+        if instr.outs.len() != 1 || !dead.contains(&s) {
             return Ok(false);
         }
         let a = self.get(s)?;
@@ -309,11 +284,13 @@ impl Frame {
             self.set(s, Val { t, ty })?;
             return Ok(false);
         }
-        match (&instr.op, other) {
-            (Op::Unary(op), None) => unary_in_place(*op, &mut t)?,
-            (Op::Binary(op), Some(b)) => binary_in_place(*op, &mut t, &b)?,
+        match (kernel, other) {
+            (InPlace::Unary(f), None) => f(&mut t),
+            (InPlace::Binary(f), Some(b)) => f(&mut t, &b),
             _ => return Err(EngineError::argument("program: bad in-place operation")),
         }
+        .map(drop)
+        .ctx("in-place operation")?;
         IN_PLACE_RUNS.with(|c| c.set(c.get() + 1));
         self.set(out.slot, Val { t, ty: out.ty })?;
         Ok(true)
